@@ -1,0 +1,35 @@
+import type { ErrorCode } from "../errors.js";
+
+/**
+ * Exit codes, in one place. 0: success (including "not due" and "disabled").
+ * Documented in the README's "Exit codes" table; keep the two in step.
+ */
+export const EXIT = {
+  OK: 0,
+  FAILURE: 1,
+  USAGE: 2,
+  CONFIG: 3,
+  INPUT: 4,
+  LOCKED: 5,
+  RENEW_FAILED: 6,
+  ROLLED_BACK: 7,
+  ROLLBACK_FAILED: 8,
+  LEASE_TIMEOUT: 9,
+  DOCTOR_FAIL: 10,
+} as const;
+
+/** The exit code for an error code. */
+export function exitCodeFor(code: ErrorCode): number {
+  switch (code) {
+    case "USAGE": return EXIT.USAGE;
+    case "CONFIG": return EXIT.CONFIG;
+    case "ROOT": case "PEM": case "KUBECONFIG": case "MANIFEST": case "PERMISSION": case "MISMATCH": case "UNSUPPORTED": return EXIT.INPUT;
+    case "LOCKED": return EXIT.LOCKED;
+    case "IO": case "RENEW_FAILED": return EXIT.RENEW_FAILED;
+    case "ROLLED_BACK": return EXIT.ROLLED_BACK;
+    case "ROLLBACK_FAILED": return EXIT.ROLLBACK_FAILED;
+    case "LEASE_TIMEOUT": return EXIT.LEASE_TIMEOUT;
+    case "DOCTOR_FAIL": return EXIT.DOCTOR_FAIL;
+    case "INTERNAL": return EXIT.FAILURE;
+  }
+}

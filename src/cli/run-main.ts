@@ -1,0 +1,110 @@
+import { parseArgs } from "node:util";
+import { readFileSync } from "node:fs";
+import type { Command, CommandIO } from "./command.js";
+import { RenewCertsError } from "../errors.js";
+import { EXIT, exitCodeFor } from "./exit-codes.js";
+import { createLogger } from "../log/logger.js";
+
+/** The commands, loaded on demand so that `status` never loads the X.509 builder. */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  status: { summary: "show every kubeadm certificate, its expiry, residual time and age", load: async () => (await import("./commands/status.js")).statusCommand },
+  sandbox: { summary: "create a kubeadm-layout control plane on disk, for trying renew-certs safely", load: async () => (await import("./commands/sandbox.js")).sandboxCommand },
+};
+
+/** Registers a command (used by later capabilities; keeps this file the one list). */
+export function registerCommand(name: string, summary: string, load: () => Promise<Command>): void {
+  COMMANDS[name] = { summary, load };
+}
+
+/** The package version, read from package.json next to the build (or injected by the bundle). */
+export function version(): string {
+  const injected = (globalThis as { RENEW_CERTS_VERSION?: string }).RENEW_CERTS_VERSION;
+  if (injected) return injected;
+  for (const rel of ["../../../package.json", "../../package.json"]) {
+    try {
+      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), "utf8")) as { version: string }).version;
+    } catch {
+      // try the next layout
+    }
+  }
+  return "unknown";
+}
+
+/** The top-level --help text (pure; showUsage-style printing is the caller's). */
+export function renderUsage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const list = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(width)}   ${c.summary}`).join("\n");
+  return `renew-certs ${version()} — keeps kubeadm control planes from dying of expired certificates
+
+Usage: renew-certs COMMAND [OPTIONS]
+
+Commands:
+${list}
+
+Global options:
+  -h, --help       help for a command: renew-certs COMMAND --help
+  --version        print the version
+  --verbose        debug lines, and stack traces on errors
+  --log-format F   text (default) or json, for log lines on stderr
+
+Start here:
+  renew-certs sandbox /tmp/cp --age-days 300   # a throwaway control plane
+  renew-certs status --root /tmp/cp            # what expires when
+`;
+}
+
+/** Global flags every command accepts. */
+const GLOBAL_OPTIONS = {
+  help: { type: "boolean", short: "h" },
+  verbose: { type: "boolean" },
+  "log-format": { type: "string" },
+} as const;
+
+/** Side effects for runMain; main.ts passes the real process ones. */
+export type RunMainIO = Omit<CommandIO, "log" | "verbose"> & { stderrIsTTY: boolean };
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. Never exits. */
+export async function runMain(argv: string[], io: RunMainIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    io.stdout(renderUsage());
+    return name === undefined ? EXIT.USAGE : EXIT.OK;
+  }
+  if (name === "--version" || name === "version") {
+    io.stdout(`${version()}\n`);
+    return EXIT.OK;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) {
+    io.stderr(`error: unknown command "${name}"\n\n${renderUsage()}`);
+    return EXIT.USAGE;
+  }
+  const command = await entry.load();
+  let verbose = rest.includes("--verbose");
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({ args: rest, options: { ...GLOBAL_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
+    } catch (e) {
+      throw new RenewCertsError("USAGE", `${(e as Error).message.replace(/\. To specify.*$/s, "")}; see renew-certs ${name} --help`);
+    }
+    if (parsed.values.help) {
+      io.stdout(command.help);
+      return EXIT.OK;
+    }
+    verbose = parsed.values.verbose === true;
+    const logFormat = parsed.values["log-format"] ?? "text";
+    if (logFormat !== "text" && logFormat !== "json") throw new RenewCertsError("USAGE", `--log-format must be text or json (got ${String(logFormat)})`);
+    const log = createLogger({ write: io.stderr, format: logFormat, color: io.stderrIsTTY && !io.env["NO_COLOR"], verbose });
+    return await command.run(parsed as never, { ...io, log, verbose });
+  } catch (e) {
+    if (e instanceof RenewCertsError) {
+      io.stderr(`error: ${e.message}\n`);
+      if (verbose && e.stack) io.stderr(`${e.stack}\n`);
+      return exitCodeFor(e.code);
+    }
+    io.stderr(`error: unexpected failure: ${(e as Error)?.message ?? String(e)}\n`);
+    io.stderr(verbose ? `${(e as Error)?.stack ?? ""}\n` : "run again with --verbose for details, and report it as a bug\n");
+    return EXIT.FAILURE;
+  }
+}

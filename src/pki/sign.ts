@@ -1,0 +1,97 @@
+import "reflect-metadata";
+import * as x509 from "@peculiar/x509";
+import { createPublicKey, randomBytes, webcrypto, type KeyObject, type X509Certificate } from "node:crypto";
+import { keySpecOf, toCryptoKey, signingAlgorithm } from "./keys.js";
+
+x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+
+/** OIDs of the extensions renew-certs recomputes instead of copying. */
+export const OID = {
+  subjectKeyIdentifier: "2.5.29.14",
+  authorityKeyIdentifier: "2.5.29.35",
+  subjectAltName: "2.5.29.17",
+  keyUsage: "2.5.29.15",
+  extKeyUsage: "2.5.29.37",
+  basicConstraints: "2.5.29.19",
+} as const;
+
+/** The signer of a certificate: its CA certificate and private key. */
+export interface Issuer {
+  cert: X509Certificate;
+  key: KeyObject;
+}
+
+/** Everything needed to issue one certificate. Time and randomness come in as values. */
+export interface IssueParams {
+  /** The subject: raw DER of an X.500 Name (to keep every attribute in order) or "CN=…, O=…". */
+  subject: ArrayBuffer | string;
+  /** The key the certificate certifies (a private key is reduced to its public half). */
+  key: KeyObject;
+  /** The CA that signs; omitted for a self-signed CA. */
+  issuer?: Issuer;
+  notBefore: Date;
+  notAfter: Date;
+  /** Extensions in order; the authority key identifier is added from the issuer's subject key id. */
+  extensions: x509.Extension[];
+  /** Serial number as hex; default: 16 random bytes, positive. */
+  serialHex?: string;
+}
+
+/** A fresh random positive serial number, hex encoded (128 bits, as kubeadm's are random). */
+export function randomSerialHex(): string {
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0]! & 0x7f) | 0x01; // positive, and never a leading zero byte
+  return bytes.toString("hex");
+}
+
+/** The subject key identifier of a certificate as hex, if it has one. */
+export function subjectKeyId(cert: X509Certificate): string | undefined {
+  return new x509.X509Certificate(cert.raw).getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
+}
+
+/** Issues a certificate and returns it as PEM. */
+export async function issueCertificate(p: IssueParams): Promise<string> {
+  const subjectKey = p.key.type === "private" ? createPublicKey(p.key) : p.key;
+  const subjectSpec = keySpecOf(subjectKey, "new key");
+  const publicKey = await toCryptoKey(subjectKey, subjectSpec);
+  const signerKey = p.issuer?.key ?? p.key;
+  const signerSpec = keySpecOf(signerKey, "signing key");
+  const signingKey = await toCryptoKey(signerKey, signerSpec);
+  const extensions = [...p.extensions];
+  if (p.issuer) {
+    const aki = subjectKeyId(p.issuer.cert);
+    if (aki) extensions.push(new x509.AuthorityKeyIdentifierExtension(aki));
+  }
+  const issuerName = p.issuer ? new x509.X509Certificate(p.issuer.cert.raw).subjectName.toArrayBuffer() : p.subject;
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: p.serialHex ?? randomSerialHex(),
+    subject: typeof p.subject === "string" ? p.subject : new x509.Name(p.subject),
+    issuer: typeof issuerName === "string" ? issuerName : new x509.Name(issuerName),
+    notBefore: p.notBefore,
+    notAfter: p.notAfter,
+    publicKey,
+    signingKey,
+    signingAlgorithm: signingAlgorithm(signerSpec),
+    extensions,
+  });
+  return cert.toString("pem") + "\n";
+}
+
+/** The extensions of an existing certificate, as raw extension objects, in order. */
+export function extensionsOf(cert: X509Certificate): x509.Extension[] {
+  return new x509.X509Certificate(cert.raw).extensions.map((e) => new x509.Extension(e.rawData));
+}
+
+/** The raw DER of the subject Name of a certificate. */
+export function subjectDer(cert: X509Certificate): ArrayBuffer {
+  return new x509.X509Certificate(cert.raw).subjectName.toArrayBuffer();
+}
+
+/** A subject key identifier extension for `key` (SHA-1 of the public key, as Go computes it). */
+export async function subjectKeyIdExtension(key: KeyObject): Promise<x509.Extension> {
+  const pub = key.type === "private" ? createPublicKey(key) : key;
+  const cryptoKey = await toCryptoKey(pub, keySpecOf(pub, "new key"));
+  return x509.SubjectKeyIdentifierExtension.create(cryptoKey);
+}
+
+export { x509 };

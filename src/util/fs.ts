@@ -1,0 +1,34 @@
+import { readFile, stat } from "node:fs/promises";
+import { fileError, isErrno, RenewCertsError } from "../errors.js";
+
+/** Reads a UTF-8 file; every failure becomes a RenewCertsError naming the file. */
+export async function readText(file: string, what: string): Promise<string> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (e) {
+    throw fileError(e, file, what);
+  }
+}
+
+/** True when `file` exists (as anything); permission errors are raised, not hidden. */
+export async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch (e) {
+    if (isErrno(e, "ENOENT") || isErrno(e, "ENOTDIR")) return false;
+    throw fileError(e, file, "file");
+  }
+}
+
+/** Checks that --root is an existing directory. */
+export async function checkRoot(root: string): Promise<void> {
+  try {
+    const s = await stat(root);
+    if (!s.isDirectory()) throw new RenewCertsError("ROOT", `root ${root} is not a directory: pass the directory that holds etc/kubernetes with --root`, { file: root });
+  } catch (e) {
+    if (e instanceof RenewCertsError) throw e;
+    if (isErrno(e, "ENOENT")) throw new RenewCertsError("ROOT", `root ${root} does not exist: pass the directory that holds etc/kubernetes with --root`, { file: root });
+    throw fileError(e, root, "root directory");
+  }
+}

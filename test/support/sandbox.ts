@@ -1,0 +1,52 @@
+import { mkdtemp, cp, rm, readdir, readFile, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import type { TestContext } from "node:test";
+import { createSandbox, type SandboxOptions } from "../../src/sandbox/sandbox.js";
+
+const made = new Map<string, Promise<string>>();
+
+/**
+ * A sandbox control plane made once per test process for these options (keys are slow to
+ * generate); tests get copies of it from copySandbox.
+ */
+export function sharedSandbox(opts: SandboxOptions = {}): Promise<string> {
+  const key = JSON.stringify(opts);
+  let p = made.get(key);
+  if (!p) {
+    p = (async () => {
+      const dir = await mkdtemp(join(tmpdir(), "renew-certs-fixture-"));
+      await createSandbox(dir, opts);
+      process.once("exit", () => void rm(dir, { recursive: true, force: true }));
+      return dir;
+    })();
+    made.set(key, p);
+  }
+  return p;
+}
+
+/** A fresh copy of a shared sandbox, removed after the test. */
+export async function copySandbox(t: TestContext, opts: SandboxOptions = {}): Promise<string> {
+  const src = await sharedSandbox(opts);
+  const dir = await mkdtemp(join(tmpdir(), "renew-certs-test-"));
+  await cp(src, dir, { recursive: true, preserveTimestamps: true });
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Every file under `dir` with its bytes, mode and mtime: for "nothing changed" assertions. */
+export async function snapshot(dir: string): Promise<Map<string, { bytes: string; mode: number; mtimeMs: number }>> {
+  const out = new Map<string, { bytes: string; mode: number; mtimeMs: number }>();
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile()) {
+        const s = await stat(p);
+        out.set(relative(dir, p), { bytes: (await readFile(p)).toString("base64"), mode: s.mode & 0o7777, mtimeMs: s.mtimeMs });
+      }
+    }
+  };
+  await walk(dir);
+  return out;
+}
