@@ -1,0 +1,65 @@
+import { open, rename, stat, chown, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { fileError, isErrno } from "../errors.js";
+
+/** Options of an atomic write. */
+export interface AtomicWriteOptions {
+  /** Mode of the new file; default: the old file's mode, else 0600. */
+  mode?: number;
+  /** Keep the old file's owner (default true). */
+  keepOwner?: boolean;
+  /** What the file is, for error messages ("certificate", "manifest"). */
+  what?: string;
+}
+
+/** fsyncs a directory, so that a rename in it survives a crash. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * The temporary name for `file`: in the same directory and always a dot-file, because the kubelet
+ * runs every non-hidden file in the manifests directory.
+ */
+export function tempNameFor(file: string): string {
+  return join(dirname(file), `.${basename(file)}.renew-certs-${randomBytes(4).toString("hex")}.tmp`);
+}
+
+/**
+ * Writes `content` to `file` atomically: a temporary dot-file in the same directory, fsync,
+ * rename over the old file, fsync of the directory. Mode and owner of the old file are kept.
+ */
+export async function writeFileAtomic(file: string, content: string | Uint8Array, o: AtomicWriteOptions = {}): Promise<void> {
+  const what = o.what ?? "file";
+  let old: { mode: number; uid: number; gid: number } | undefined;
+  try {
+    const s = await stat(file);
+    old = { mode: s.mode & 0o7777, uid: s.uid, gid: s.gid };
+  } catch (e) {
+    if (!isErrno(e, "ENOENT")) throw fileError(e, file, what);
+  }
+  const mode = o.mode ?? old?.mode ?? 0o600;
+  const tmp = tempNameFor(file);
+  try {
+    const fh = await open(tmp, "wx", mode);
+    try {
+      await fh.writeFile(content);
+      await fh.chmod(mode); // the umask may have narrowed the mode given to open
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    if (old && o.keepOwner !== false) await chown(tmp, old.uid, old.gid);
+    await rename(tmp, file);
+    await fsyncDir(dirname(file));
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw fileError(e, file, what);
+  }
+}
