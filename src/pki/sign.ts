@@ -44,9 +44,21 @@ export function randomSerialHex(): string {
   return bytes.toString("hex");
 }
 
+const parsedCache = new WeakMap<X509Certificate, x509.X509Certificate>();
+
+/** The @peculiar/x509 view of a Node.js certificate, parsed once (ASN.1 parsing is the cost). */
+export function parsed(cert: X509Certificate): x509.X509Certificate {
+  let p = parsedCache.get(cert);
+  if (!p) {
+    p = new x509.X509Certificate(cert.raw);
+    parsedCache.set(cert, p);
+  }
+  return p;
+}
+
 /** The subject key identifier of a certificate as hex, if it has one. */
 export function subjectKeyId(cert: X509Certificate): string | undefined {
-  return new x509.X509Certificate(cert.raw).getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
+  return parsed(cert).getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
 }
 
 /** Issues a certificate and returns it as PEM. */
@@ -62,7 +74,7 @@ export async function issueCertificate(p: IssueParams): Promise<string> {
     const aki = subjectKeyId(p.issuer.cert);
     if (aki) extensions.push(new x509.AuthorityKeyIdentifierExtension(aki));
   }
-  const issuerName = p.issuer ? new x509.X509Certificate(p.issuer.cert.raw).subjectName.toArrayBuffer() : p.subject;
+  const issuerName = p.issuer ? parsed(p.issuer.cert).subjectName.toArrayBuffer() : p.subject;
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: p.serialHex ?? randomSerialHex(),
     subject: typeof p.subject === "string" ? p.subject : new x509.Name(p.subject),
@@ -79,12 +91,12 @@ export async function issueCertificate(p: IssueParams): Promise<string> {
 
 /** The extensions of an existing certificate, as raw extension objects, in order. */
 export function extensionsOf(cert: X509Certificate): x509.Extension[] {
-  return new x509.X509Certificate(cert.raw).extensions.map((e) => new x509.Extension(e.rawData));
+  return parsed(cert).extensions.map((e) => new x509.Extension(e.rawData));
 }
 
 /** The raw DER of the subject Name of a certificate. */
 export function subjectDer(cert: X509Certificate): ArrayBuffer {
-  return new x509.X509Certificate(cert.raw).subjectName.toArrayBuffer();
+  return parsed(cert).subjectName.toArrayBuffer();
 }
 
 /** A subject key identifier extension for `key` (SHA-1 of the public key, as Go computes it). */

@@ -9,8 +9,12 @@ export interface AtomicWriteOptions {
   mode?: number;
   /** Keep the old file's owner (default true). */
   keepOwner?: boolean;
+  /** Set this owner instead of the old file's (restoring a backup). */
+  owner?: { uid: number; gid: number };
   /** What the file is, for error messages ("certificate", "manifest"). */
   what?: string;
+  /** Called after each durable step ("temp-written", "renamed", "dir-synced"): fault injection in tests. */
+  onStep?: (step: "temp-written" | "renamed" | "dir-synced", file: string) => void;
 }
 
 /** fsyncs a directory, so that a rename in it survives a crash. */
@@ -55,11 +59,24 @@ export async function writeFileAtomic(file: string, content: string | Uint8Array
     } finally {
       await fh.close();
     }
-    if (old && o.keepOwner !== false) await chown(tmp, old.uid, old.gid);
+    const owner = o.owner ?? (o.keepOwner !== false ? old : undefined);
+    if (owner) await chown(tmp, owner.uid, owner.gid);
+    o.onStep?.("temp-written", file);
     await rename(tmp, file);
+    o.onStep?.("renamed", file);
     await fsyncDir(dirname(file));
+    o.onStep?.("dir-synced", file);
   } catch (e) {
     await unlink(tmp).catch(() => undefined);
     throw fileError(e, file, what);
   }
+}
+
+/** Removes temporary files an interrupted atomic write left in `dir` (they are dot-files). */
+export async function removeStrayTemps(dir: string): Promise<string[]> {
+  const { readdir } = await import("node:fs/promises");
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const stray = names.filter((n) => /^\..+\.renew-certs-[0-9a-f]{8}\.tmp$/.test(n)).map((n) => join(dir, n));
+  await Promise.all(stray.map((f) => unlink(f).catch(() => undefined)));
+  return stray;
 }

@@ -1,0 +1,66 @@
+import { X509Certificate, type KeyObject } from "node:crypto";
+import type { LeafEntry, CaEntry } from "../inventory/scan.js";
+import { parseCertificatePem, parsePrivateKeyPem } from "../pki/pem.js";
+import { keySpecOf, type KeySpec } from "../pki/keys.js";
+import { readText } from "../util/fs.js";
+import { RenewCertsError } from "../errors.js";
+
+/** A certificate authority loaded for signing: its certificate, PEM and private key. */
+export interface LoadedCa {
+  entry: CaEntry;
+  cert: X509Certificate;
+  pem: string;
+  key: KeyObject;
+}
+
+/** A leaf loaded for renewal, with everything checked that can be checked before signing. */
+export interface LoadedLeaf {
+  leaf: LeafEntry;
+  cert: X509Certificate;
+  key: KeyObject;
+  spec: KeySpec;
+  ca: LoadedCa;
+}
+
+/** Loads a CA's certificate and key and checks that they belong together. */
+export async function loadCa(entry: CaEntry): Promise<LoadedCa> {
+  const pem = await readText(entry.certFile, "CA certificate");
+  const cert = parseCertificatePem(pem, entry.certFile);
+  const key = parsePrivateKeyPem(await readText(entry.keyFile, "CA key"), entry.keyFile);
+  if (!cert.checkPrivateKey(key)) {
+    throw new RenewCertsError("MISMATCH", `CA key ${entry.keyFile} does not match its certificate ${entry.certFile}: restore the CA's pair from a backup; nothing was changed`, { file: entry.keyFile });
+  }
+  return { entry, cert, pem, key };
+}
+
+async function readLeafKey(leaf: LeafEntry): Promise<KeyObject> {
+  const kc = leaf.kubeconfig;
+  if (kc && kc.clientKey?.kind === "data") return parsePrivateKeyPem(kc.clientKey.pem, `${kc.file} (users[${kc.userName}].user.client-key-data)`);
+  if (kc && kc.clientKey === undefined) {
+    throw new RenewCertsError("KUBECONFIG", `invalid kubeconfig file ${kc.file}: user ${kc.userName} has no client key: restore it from a backup`, { file: kc.file });
+  }
+  return parsePrivateKeyPem(await readText(leaf.keyFile, "key"), leaf.keyFile);
+}
+
+/**
+ * Loads a leaf for renewal and checks it: its key matches its certificate, its certificate is
+ * signed by its CA, its key type is one renew-certs can reproduce.
+ */
+export async function loadLeaf(leaf: LeafEntry, ca: LoadedCa): Promise<LoadedLeaf> {
+  const cert = leaf.cert!;
+  const key = await readLeafKey(leaf);
+  const where = leaf.kubeconfig ? leaf.kubeconfig.file : leaf.certFile;
+  const spec = keySpecOf(cert.publicKey, where);
+  if (!cert.checkPrivateKey(key)) {
+    throw new RenewCertsError("MISMATCH", `key ${leaf.keyFile} does not match its certificate ${leaf.certFile} (${leaf.spec.name}): restore both from a backup; nothing was changed`, { file: leaf.keyFile });
+  }
+  if (!cert.verify(ca.cert.publicKey)) {
+    throw new RenewCertsError("MISMATCH", `certificate ${where} (${leaf.spec.name}) is not signed by CA ${ca.entry.certFile}: restore it from a backup or renew it with the CA that issued it; nothing was changed`, { file: where });
+  }
+  return { leaf, cert, key, spec, ca };
+}
+
+/** Parses PEM produced in memory (never fails on our own output; guards against regressions). */
+export function parseOwnCertificate(pem: string, name: string): X509Certificate {
+  return parseCertificatePem(pem, `new certificate for ${name}`);
+}

@@ -1,0 +1,77 @@
+import { X509Certificate, type KeyObject } from "node:crypto";
+import { generateKey, privateKeyPem } from "../pki/keys.js";
+import { extensionsOf, issueCertificate, parsed, subjectDer, subjectKeyIdExtension, OID, x509 } from "../pki/sign.js";
+import { RenewCertsError } from "../errors.js";
+import { DAY_MS } from "../policy/age.js";
+import type { LoadedLeaf } from "./material.js";
+
+/** A renewed certificate and key, made and checked in memory, not yet written. */
+export interface Reissued {
+  loaded: LoadedLeaf;
+  cert: X509Certificate;
+  certPem: string;
+  key: KeyObject;
+  keyPem: string;
+  notBefore: Date;
+  notAfter: Date;
+  /** Set when NotAfter was capped at the CA's NotAfter: the CA's days left. */
+  cappedAtCaDaysLeft: number | undefined;
+}
+
+/** The validity window of a renewal: kubeadm backdates NotBefore by 5 minutes. */
+export function validityWindow(start: Date, validityDays: number, caNotAfter: Date): { notBefore: Date; notAfter: Date; capped: boolean } {
+  const notBefore = new Date(start.getTime() - 5 * 60_000);
+  const wanted = new Date(start.getTime() + validityDays * DAY_MS);
+  const capped = wanted.getTime() > caNotAfter.getTime();
+  return { notBefore, notAfter: capped ? caNotAfter : wanted, capped };
+}
+
+const IDENTITY_OIDS = [OID.subjectAltName, OID.keyUsage, OID.extKeyUsage, OID.basicConstraints];
+
+function rawExtension(cert: X509Certificate, oid: string): string | undefined {
+  const ext = parsed(cert).extensions.find((e) => e.type === oid);
+  return ext ? Buffer.from(ext.rawData).toString("hex") : undefined;
+}
+
+/**
+ * Checks a new certificate before anything is written: it chains to its CA, its key matches,
+ * and its identity (subject, SANs, key usage, extended key usage, basic constraints) equals the
+ * old certificate's. Throws RENEW_FAILED naming the certificate otherwise.
+ */
+export function checkReissued(r: Pick<Reissued, "cert" | "key" | "loaded">): void {
+  const { cert, key, loaded } = r;
+  const name = loaded.leaf.spec.name;
+  const fail = (why: string): never => {
+    throw new RenewCertsError("RENEW_FAILED", `the new certificate for ${name} failed its check (${why}); nothing was written`);
+  };
+  if (!cert.verify(loaded.ca.cert.publicKey)) fail(`not signed by ${loaded.ca.entry.spec.name}`);
+  if (!cert.checkPrivateKey(key)) fail("its key does not match");
+  if (Buffer.compare(Buffer.from(subjectDer(cert)), Buffer.from(subjectDer(loaded.cert))) !== 0) fail("subject differs from the old certificate");
+  for (const oid of IDENTITY_OIDS) if (rawExtension(cert, oid) !== rawExtension(loaded.cert, oid)) fail(`extension ${oid} differs from the old certificate`);
+  if (cert.serialNumber === loaded.cert.serialNumber) fail("serial number was reused");
+  if (cert.publicKey.export({ type: "spki", format: "der" }).equals(loaded.cert.publicKey.export({ type: "spki", format: "der" }))) fail("public key was reused");
+}
+
+/**
+ * Makes the renewed certificate of one leaf: a new key of the same algorithm and size, the same
+ * subject and extensions (subject key id recomputed, authority key id from the CA), a fresh
+ * serial, NotBefore = start − 5 min, NotAfter = start + validity capped at the CA's NotAfter.
+ */
+export async function reissue(loaded: LoadedLeaf, start: Date, validityDays: number, newKey?: KeyObject): Promise<Reissued> {
+  const key = newKey ?? (await generateKey(loaded.spec));
+  const caNotAfter = new Date(loaded.ca.cert.validTo);
+  const { notBefore, notAfter, capped } = validityWindow(start, validityDays, caNotAfter);
+  const extensions: x509.Extension[] = [];
+  for (const ext of extensionsOf(loaded.cert)) {
+    if (ext.type === OID.authorityKeyIdentifier) continue; // recomputed from the CA by issueCertificate
+    extensions.push(ext.type === OID.subjectKeyIdentifier ? await subjectKeyIdExtension(key) : ext);
+  }
+  const certPem = await issueCertificate({ subject: subjectDer(loaded.cert), key, issuer: { cert: loaded.ca.cert, key: loaded.ca.key }, notBefore, notAfter, extensions });
+  const cert = new X509Certificate(certPem);
+  const reissued: Reissued = {
+    loaded, cert, certPem, key, keyPem: privateKeyPem(key), notBefore, notAfter,
+    cappedAtCaDaysLeft: capped ? Math.floor((caNotAfter.getTime() - start.getTime()) / DAY_MS) : undefined,
+  };
+  checkReissued(reissued);
+  return reissued;
+}

@@ -1,0 +1,161 @@
+import { join, relative, dirname } from "node:path";
+import { readdir } from "node:fs/promises";
+import { scanInventory, type Inventory } from "../inventory/scan.js";
+import { LAYOUT, type CaName } from "../inventory/catalog.js";
+import { generateKey } from "../pki/keys.js";
+import type { Logger } from "../log/logger.js";
+import { writeFileAtomic, removeStrayTemps, type AtomicWriteOptions } from "../util/atomic.js";
+import { loadCa, loadLeaf, type LoadedCa } from "./material.js";
+import { reissue, type Reissued } from "./reissue.js";
+import { checkNames, selectLeaves, writesFor, type FileWrite, type Skipped } from "./plan.js";
+import { createBackup, openBackup, restoreFiles, sha256 } from "./backup.js";
+import { acquireLock, type Lock } from "./lock.js";
+import { clearIntent, recoverInterrupted, writeIntent, type Recovery } from "./intent.js";
+
+/** Options of a renewal. */
+export interface RenewOptions {
+  root: string;
+  /** ["all"] or certificate names. */
+  names: readonly string[];
+  dryRun?: boolean;
+  /** Validity of the new certificates in days (default 365). */
+  validityDays?: number;
+  /** Where backups go (default <root>/var/lib/renew-certs/backups). */
+  backupDir?: string;
+  /** Backups kept (default 10). */
+  backupsKept?: number;
+  /** How long to wait for another run's lock (default 60 s). */
+  lockTimeoutMs?: number;
+  log: Logger;
+  /** The clock: one start time is taken per run (default now). */
+  now?: () => Date;
+  /** Skip locking: the caller (run) already holds the lock. */
+  lockHeld?: boolean;
+  /** Called after every durable write step: fault injection in tests. */
+  onStep?: AtomicWriteOptions["onStep"];
+}
+
+/** One renewed certificate, for reports. */
+export interface RenewedCertificate {
+  name: string;
+  files: string[];
+  serial: string;
+  notBefore: string;
+  notAfter: string;
+  fingerprint256: string;
+  cappedAtCaDaysLeft: number | undefined;
+}
+
+/** What a renewal did (or, with dryRun, would do). */
+export interface RenewResult {
+  start: Date;
+  dryRun: boolean;
+  recovery: Recovery;
+  renewed: RenewedCertificate[];
+  skipped: Skipped[];
+  writes: { path: string; what: string }[];
+  backup: string | undefined;
+  /** The inventory read before the renewal (the old certificates). */
+  before: Inventory;
+}
+
+/** The state directory under a root (lock, intent record). */
+export function stateDirOf(root: string): string {
+  return join(root, LAYOUT.stateDir);
+}
+
+async function manifestFiles(root: string): Promise<string[]> {
+  const dir = join(root, LAYOUT.manifestsDir);
+  return (await readdir(dir).catch(() => [] as string[])).filter((n) => !n.startsWith(".")).map((n) => join(dir, n));
+}
+
+/** Takes the run lock and finishes what an interrupted run left. */
+export async function lockAndRecover(root: string, log: Logger, lockTimeoutMs = 60_000): Promise<{ lock: Lock; recovery: Recovery }> {
+  const stateDir = stateDirOf(root);
+  const lock = await acquireLock(join(stateDir, "lock"), lockTimeoutMs);
+  try {
+    const recovery = await recoverInterrupted(root, stateDir);
+    if (recovery.action === "completed") log.warn("an interrupted renewal had written every file: completed it", { backup: recovery.backup });
+    if (recovery.action === "restored") log.warn("an interrupted renewal was rolled back: restored the previous files from its backup", { backup: recovery.backup, files: recovery.files.length });
+    return { lock, recovery };
+  } catch (e) {
+    await lock.release();
+    throw e;
+  }
+}
+
+/**
+ * Renews certificates natively, as kubeadm does: every new certificate is made and checked in
+ * memory first; then a backup, an intent record, and atomic writes (key before certificate).
+ */
+export async function renewCertificates(o: RenewOptions): Promise<RenewResult> {
+  const log = o.log;
+  const dryRun = o.dryRun ?? false;
+  checkNames(o.names);
+  let lock: Lock | undefined;
+  let recovery: Recovery = { action: "none" };
+  if (!dryRun && !o.lockHeld) ({ lock, recovery } = await lockAndRecover(o.root, log, o.lockTimeoutMs));
+  try {
+    const start = (o.now ?? (() => new Date()))();
+    const validityDays = o.validityDays ?? 365;
+    const before = await scanInventory(o.root);
+    const { selected, skipped } = selectLeaves(before, o.names);
+    for (const s of skipped) log[s.level](s.reason, { certificate: s.name });
+
+    // Load and check everything first: any bad input stops the run before a single write.
+    const cas = new Map<CaName, LoadedCa>();
+    for (const l of selected) if (!cas.has(l.spec.ca)) cas.set(l.spec.ca, await loadCa(l.ca));
+    const loaded = [];
+    for (const l of selected) loaded.push(await loadLeaf(l, cas.get(l.spec.ca)!));
+    // Key generation is the whole cost: all keys at once, on the thread pool.
+    const keys = await Promise.all(loaded.map((l) => generateKey(l.spec)));
+    const reissued: Reissued[] = await Promise.all(loaded.map((l, i) => reissue(l, start, validityDays, keys[i])));
+    for (const r of reissued) {
+      if (r.cappedAtCaDaysLeft !== undefined) {
+        log.warn(`CERTIFICATE ${r.loaded.leaf.spec.name} CAPPED AT ITS CA'S EXPIRY: CA ${r.loaded.ca.entry.spec.name} has only ${r.cappedAtCaDaysLeft} days left; renew the CA (kubeadm does not) before it expires`, { notAfter: r.notAfter.toISOString() });
+      }
+    }
+    const writes: FileWrite[] = reissued.flatMap(writesFor);
+    const renewed: RenewedCertificate[] = reissued.map((r) => ({
+      name: r.loaded.leaf.spec.name,
+      files: writesFor(r).map((w) => w.path),
+      serial: r.cert.serialNumber,
+      notBefore: r.notBefore.toISOString(),
+      notAfter: r.notAfter.toISOString(),
+      fingerprint256: r.cert.fingerprint256,
+      cappedAtCaDaysLeft: r.cappedAtCaDaysLeft,
+    }));
+    const result: RenewResult = { start, dryRun, recovery, renewed, skipped, writes: writes.map((w) => ({ path: w.path, what: w.what })), backup: undefined, before };
+    if (dryRun || writes.length === 0) return result;
+
+    const stateDir = stateDirOf(o.root);
+    const backupDir = o.backupDir ?? join(o.root, LAYOUT.backupDir);
+    const changing = writes.map((w) => w.path);
+    result.backup = await createBackup(o.root, backupDir, [...changing, ...(await manifestFiles(o.root))], start, `renew ${o.names.join(" ")}`, o.backupsKept ?? 10);
+    log.info("backup written", { backup: result.backup, files: changing.length });
+    await writeIntent(stateDir, { started: start.toISOString(), backup: result.backup, files: writes.map((w) => ({ path: relative(o.root, w.path), newSha256: sha256(w.content) })) }, o.onStep);
+    try {
+      for (const w of writes) {
+        await writeFileAtomic(w.path, w.content, { ...(w.mode !== undefined ? { mode: w.mode } : {}), what: w.what, ...(o.onStep ? { onStep: o.onStep } : {}) });
+      }
+    } catch (e) {
+      // Never leave a mix: put the old files back now; if even that fails, the intent record
+      // stays and the next run restores them.
+      try {
+        const { dir, index } = await openBackup(backupDir, result.backup);
+        await restoreFiles(o.root, dir, index);
+        await clearIntent(stateDir);
+        log.error("renewal failed while writing; the previous files were restored", { backup: result.backup });
+      } catch (restoreError) {
+        log.error("renewal failed while writing and the previous files could not be restored yet; the next renew-certs run restores them", { backup: result.backup, error: (restoreError as Error).message });
+      }
+      throw e;
+    }
+    await clearIntent(stateDir);
+    for (const dir of new Set(writes.map((w) => dirname(w.path)))) await removeStrayTemps(dir);
+    for (const r of renewed) log.info(`renewed ${r.name}`, { notAfter: r.notAfter, serial: r.serial });
+    return result;
+  } finally {
+    await lock?.release();
+  }
+}
