@@ -15,6 +15,7 @@ export type ErrorCode =
   | "IO" // a write that failed (disk full, read-only file system)
   | "LOCKED" // another run holds the lock
   | "RENEW_FAILED" // renewal failed, nothing changed
+  | "UNHEALTHY" // a restarted component did not become healthy (the caller restores and rolls back)
   | "ROLLED_BACK" // the control plane did not come back; the previous files were restored
   | "ROLLBACK_FAILED" // the control plane did not come back and restoring failed too
   | "LEASE_TIMEOUT" // another host kept the restart lease, or the other API servers were unhealthy

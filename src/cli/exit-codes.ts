@@ -27,7 +27,8 @@ export function exitCodeFor(code: ErrorCode): number {
     case "LOCKED": return EXIT.LOCKED;
     case "IO": case "RENEW_FAILED": return EXIT.RENEW_FAILED;
     case "ROLLED_BACK": return EXIT.ROLLED_BACK;
-    case "ROLLBACK_FAILED": return EXIT.ROLLBACK_FAILED;
+    // Unhealthy and not (yet) restored: the same state as a failed rollback.
+    case "UNHEALTHY": case "ROLLBACK_FAILED": return EXIT.ROLLBACK_FAILED;
     case "LEASE_TIMEOUT": return EXIT.LEASE_TIMEOUT;
     case "DOCTOR_FAIL": return EXIT.DOCTOR_FAIL;
     case "INTERNAL": return EXIT.FAILURE;

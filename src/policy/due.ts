@@ -1,0 +1,99 @@
+import type { Inventory } from "../inventory/scan.js";
+import { RenewCertsError } from "../errors.js";
+import { ageSeconds, issuedAt, DAY_MS, DEFAULT_VALIDITY_DAYS } from "./age.js";
+
+/** A renewable certificate's validity window. */
+export interface CertWindow {
+  name: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+/** The settings the decision depends on (a subset of Settings). */
+export interface DuePolicy {
+  /** Renew when a certificate is this many days old; 0 disables renewal. */
+  certificateRenewInterval: number;
+  /** Renew when a certificate expires within this many days. */
+  safetyMarginDays: number;
+  /** Validity of renewed certificates, in days (only bounds the interval). */
+  validityDays: number;
+}
+
+/** Why a run renews: one per certificate that triggers it. */
+export interface DueReason {
+  name: string;
+  kind: "expired" | "expires-within-margin" | "older-than-interval";
+  text: string;
+}
+
+/** The decision of `run`: renew now or not, why, and when it will be due. */
+export interface DueDecision {
+  due: boolean;
+  /** The interval is 0: renewal is switched off. */
+  disabled: boolean;
+  reasons: DueReason[];
+  /** The oldest renewable certificate (undefined when there is none). */
+  oldest: { name: string; ageDays: number; ageSeconds: number; issuedAt: Date } | undefined;
+  /** When the first certificate becomes due (by age or by the margin); undefined when disabled or none. */
+  dueDate: Date | undefined;
+}
+
+/** Certificates shorter-lived than the interval plus this many days would expire before renewal. */
+export const MIN_DAYS_AFTER_INTERVAL = 7;
+
+/** Throws CONFIG unless the interval is a whole number of days ≥ 0 and < validity − 7. `source` names the flag or file. */
+export function checkInterval(p: DuePolicy, source: string): void {
+  const i = p.certificateRenewInterval;
+  if (!Number.isInteger(i) || i < 0) {
+    throw new RenewCertsError("CONFIG", `certificate-renew-interval must be a whole number of days ≥ 0 (0 disables renewal), got ${i} in ${source}`, { file: source });
+  }
+  if (i > 0 && i >= p.validityDays - MIN_DAYS_AFTER_INTERVAL) {
+    throw new RenewCertsError("CONFIG", `certificate-renew-interval ${i} days in ${source} is too long: certificates live ${p.validityDays} days, so renew at most every ${p.validityDays - MIN_DAYS_AFTER_INTERVAL - 1} days`, { file: source });
+  }
+}
+
+/**
+ * Decides whether `run` renews at `now`. Due when any certificate is at least the interval old
+ * (age from policy/age.ts, right for kubeadm before v1.31), expires within the safety margin, or
+ * has expired. Pure.
+ */
+export function decideDue(certs: readonly CertWindow[], p: DuePolicy, now: Date): DueDecision {
+  const ages = certs.map((c) => ({
+    c,
+    // kubeadm's fixed 365 days, not the configured validity: the "NotAfter − validity" rule only
+    // recovers the issue time of certificates old kubeadm wrote, and those always lived 365 days.
+    issued: issuedAt(c.notBefore, c.notAfter, now, DEFAULT_VALIDITY_DAYS),
+    age: ageSeconds(c.notBefore, c.notAfter, now, DEFAULT_VALIDITY_DAYS),
+  }));
+  const top = ages.reduce<(typeof ages)[number] | undefined>((a, b) => (a === undefined || b.age > a.age ? b : a), undefined);
+  const oldest = top && { name: top.c.name, ageDays: Math.floor(top.age / 86_400), ageSeconds: top.age, issuedAt: top.issued };
+  if (p.certificateRenewInterval === 0) return { due: false, disabled: true, reasons: [], oldest, dueDate: undefined };
+  const intervalMs = p.certificateRenewInterval * DAY_MS;
+  const marginMs = p.safetyMarginDays * DAY_MS;
+  const reasons: DueReason[] = [];
+  let dueDate: Date | undefined;
+  for (const { c, issued, age } of ages) {
+    const left = c.notAfter.getTime() - now.getTime();
+    const days = (ms: number): number => Math.floor(ms / DAY_MS);
+    if (left <= 0) reasons.push({ name: c.name, kind: "expired", text: `${c.name} expired ${days(-left)} days ago (${c.notAfter.toISOString()})` });
+    else if (left <= marginMs) reasons.push({ name: c.name, kind: "expires-within-margin", text: `${c.name} expires in ${days(left)} days, within the safety margin of ${p.safetyMarginDays} days` });
+    else if (age * 1000 >= intervalMs) reasons.push({ name: c.name, kind: "older-than-interval", text: `${c.name} is ${Math.floor(age / 86_400)} days old, the interval is ${p.certificateRenewInterval} days` });
+    const at = Math.min(issued.getTime() + intervalMs, c.notAfter.getTime() - marginMs);
+    if (dueDate === undefined || at < dueDate.getTime()) dueDate = new Date(at);
+  }
+  return { due: reasons.length > 0, disabled: false, reasons, oldest, dueDate };
+}
+
+/** The renewable certificates of an inventory (present, not externally managed). */
+export function renewableWindows(inv: Inventory): CertWindow[] {
+  return inv.leaves
+    .filter((l) => !l.missing && !l.externallyManaged && l.cert)
+    .map((l) => ({ name: l.spec.name, notBefore: new Date(l.cert!.validFrom), notAfter: new Date(l.cert!.validTo) }));
+}
+
+/** The one log line of a run that does not renew: disabled, or not due with the oldest certificate and the due date. */
+export function notDueMessage(d: DueDecision, p: DuePolicy): string {
+  if (d.disabled) return "certificate renewal is disabled (certificate-renew-interval is 0): nothing to do";
+  if (!d.oldest || !d.dueDate) return "no renewable certificates found: nothing to do";
+  return `not due: the oldest certificate, ${d.oldest.name}, is ${d.oldest.ageDays} days old; the interval is ${p.certificateRenewInterval} days; renewal is due on ${d.dueDate.toISOString().slice(0, 10)}`;
+}

@@ -1,0 +1,137 @@
+import { mkdir, readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import type { Inventory } from "../inventory/scan.js";
+import { fileError, isErrno } from "../errors.js";
+import { writeFileAtomic } from "../util/atomic.js";
+
+/** The metric names renew-certs exports (node_exporter's textfile collector format). */
+export const METRICS = {
+  expiry: "renew_certs_certificate_expiry_timestamp_seconds",
+  lastRun: "renew_certs_last_run_timestamp_seconds",
+  lastRunSuccess: "renew_certs_last_run_success",
+  lastRenewal: "renew_certs_last_renewal_timestamp_seconds",
+} as const;
+
+const HELP: Record<string, string> = {
+  [METRICS.expiry]: "NotAfter of each kubeadm certificate, in unix seconds.",
+  [METRICS.lastRun]: "When renew-certs run last finished, in unix seconds.",
+  [METRICS.lastRunSuccess]: "1 when the last renew-certs run succeeded (renewed and healthy, not due, or disabled), else 0.",
+  [METRICS.lastRenewal]: "When renew-certs last renewed the certificates, in unix seconds.",
+};
+
+/** What one run reports. */
+export interface RunMetrics {
+  /** Every certificate present on disk, with its CA and NotAfter. */
+  certificates: { name: string; ca: string; notAfter: Date }[];
+  /** When the run finished. */
+  runAt: Date;
+  success: boolean;
+  /** When this run renewed; undefined keeps the previous file's value. */
+  renewedAt: Date | undefined;
+}
+
+/** One sample of the exposition format. */
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** A parsed text exposition: samples, and the HELP and TYPE of each metric. */
+export interface Exposition {
+  samples: Sample[];
+  help: Map<string, string>;
+  type: Map<string, string>;
+}
+
+const seconds = (d: Date): string => String(d.getTime() / 1000);
+const escapeLabel = (v: string): string => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+
+/** The certificates of an inventory for the expiry metric (every leaf present on disk). */
+export function certificateMetrics(inv: Inventory): RunMetrics["certificates"] {
+  return inv.leaves.filter((l) => l.cert).map((l) => ({ name: l.spec.name, ca: l.spec.ca, notAfter: new Date(l.cert!.validTo) }));
+}
+
+/** Renders the text file. `previous` is the old file's text: its last renewal time is kept when this run did not renew. Pure. */
+export function renderMetrics(m: RunMetrics, previous?: string): string {
+  const lines: string[] = [];
+  const metric = (name: string, samples: string[]): void => {
+    if (samples.length === 0) return;
+    lines.push(`# HELP ${name} ${HELP[name]}`, `# TYPE ${name} gauge`, ...samples);
+  };
+  metric(METRICS.expiry, m.certificates.map((c) => `${METRICS.expiry}{name="${escapeLabel(c.name)}",ca="${escapeLabel(c.ca)}"} ${seconds(c.notAfter)}`));
+  metric(METRICS.lastRun, [`${METRICS.lastRun} ${seconds(m.runAt)}`]);
+  metric(METRICS.lastRunSuccess, [`${METRICS.lastRunSuccess} ${m.success ? 1 : 0}`]);
+  let renewal = m.renewedAt ? seconds(m.renewedAt) : undefined;
+  if (renewal === undefined && previous !== undefined) {
+    const old = safeParse(previous)?.samples.find((s) => s.name === METRICS.lastRenewal);
+    if (old && Number.isFinite(old.value)) renewal = String(old.value);
+  }
+  metric(METRICS.lastRenewal, renewal === undefined ? [] : [`${METRICS.lastRenewal} ${renewal}`]);
+  return lines.join("\n") + "\n";
+}
+
+function unescapeLabel(v: string): string {
+  return v.replace(/\\(["\\n])/g, (_m, c: string) => (c === "n" ? "\n" : c));
+}
+
+const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+-?\d+)?$/;
+const LABEL = /\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*(,|$)/y;
+
+/** Parses the text exposition format (what renderMetrics writes); throws on a malformed line. */
+export function parseExposition(text: string): Exposition {
+  const out: Exposition = { samples: [], help: new Map(), type: new Map() };
+  for (const [i, line] of text.split("\n").entries()) {
+    if (line.trim() === "") continue;
+    const meta = /^#\s+(HELP|TYPE)\s+(\S+)\s+(.*)$/.exec(line);
+    if (meta) {
+      (meta[1] === "HELP" ? out.help : out.type).set(meta[2]!, meta[3]!);
+      continue;
+    }
+    if (line.startsWith("#")) continue;
+    const m = SAMPLE.exec(line);
+    if (!m) throw new Error(`line ${i + 1} is not a sample: ${line}`);
+    const labels: Record<string, string> = {};
+    const body = m[3] ?? "";
+    LABEL.lastIndex = 0;
+    while (LABEL.lastIndex < body.length) {
+      const l = LABEL.exec(body);
+      if (!l) throw new Error(`line ${i + 1} has malformed labels: ${line}`);
+      labels[l[1]!] = unescapeLabel(l[2]!);
+    }
+    const value = m[4] === "+Inf" ? Infinity : m[4] === "-Inf" ? -Infinity : Number(m[4]);
+    if (Number.isNaN(value) && m[4] !== "NaN") throw new Error(`line ${i + 1} has a value that is not a number: ${line}`);
+    out.samples.push({ name: m[1]!, labels, value });
+  }
+  return out;
+}
+
+function safeParse(text: string): Exposition | undefined {
+  try {
+    return parseExposition(text);
+  } catch {
+    return undefined; // a damaged old file only loses the previous renewal time
+  }
+}
+
+/**
+ * Writes the metrics file (settings.metricsFile under `root`) atomically, mode 0644 so that
+ * node_exporter can read it. Returns its path, or undefined when `metricsFile` is "" (disabled).
+ */
+export async function writeMetrics(root: string, metricsFile: string, m: RunMetrics): Promise<string | undefined> {
+  if (metricsFile === "") return undefined;
+  const file = join(root, metricsFile);
+  let previous: string | undefined;
+  try {
+    previous = await readFile(file, "utf8");
+  } catch (e) {
+    if (!isErrno(e, "ENOENT")) throw fileError(e, file, "metrics file");
+  }
+  try {
+    await mkdir(dirname(file), { recursive: true, mode: 0o755 });
+  } catch (e) {
+    throw fileError(e, dirname(file), "metrics directory");
+  }
+  await writeFileAtomic(file, renderMetrics(m, previous), { mode: 0o644, what: "metrics file" });
+  return file;
+}
