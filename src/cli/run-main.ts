@@ -8,6 +8,7 @@ import { createLogger } from "../log/logger.js";
 /** The commands, loaded on demand so that `status` never loads the X.509 builder. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   status: { summary: "show every kubeadm certificate, its expiry, residual time and age", load: async () => (await import("./commands/status.js")).statusCommand },
+  run: { summary: "the scheduled job: renew when due, restart the control plane, prove health, roll back", load: async () => (await import("./commands/run.js")).runCommand },
   renew: { summary: "renew certificates and kubeconfigs now, natively (no kubeadm needed)", load: async () => (await import("./commands/renew.js")).renewCommand },
   restore: { summary: "put a backup back (undo a renewal), or list the backups", load: async () => (await import("./commands/restore.js")).restoreCommand },
   sandbox: { summary: "create a kubeadm-layout control plane on disk, for trying renew-certs safely", load: async () => (await import("./commands/sandbox.js")).sandboxCommand },

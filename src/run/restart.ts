@@ -47,6 +47,11 @@ export interface RestartOptions {
   intervalMs?: number;
   /** Where the wait is shown: a terminal gets one line with the elapsed time, else a journal line every 15 s. */
   progress?: { isTTY: boolean; write: (text: string) => void };
+  /**
+   * The edit that makes the kubelet restart a component; returns what was written, for the log.
+   * Default: set the restart annotation. A rollback puts the backed-up manifest back instead.
+   */
+  restartWith?: (ref: ManifestRef) => Promise<string>;
 }
 
 /** What happened to one component. */
@@ -99,9 +104,15 @@ export async function restartControlPlane(o: RestartOptions): Promise<ComponentR
     const kind: ComponentResult["check"] = ref.component === "kube-apiserver" ? "apiserver" : m.secureEndpoint ? "healthz" : "none";
     // Taken before the restart: a process serving this certificate afterwards is the old one.
     const previousFingerprint = kind === "healthz" ? await checks.served(m.secureEndpoint!) : undefined;
-    const stamp = restartStamp((o.now ?? preciseNow)());
-    await annotateManifest(ref.file, o.settings.annotationKey, stamp);
-    o.log.info(`${ref.component}: restart requested`, { file: ref.file, annotation: `${o.settings.annotationKey}=${stamp}` });
+    let stamp: string;
+    if (o.restartWith) {
+      stamp = await o.restartWith(ref);
+      o.log.info(`${ref.component}: restart requested`, { file: ref.file, edit: stamp });
+    } else {
+      stamp = restartStamp((o.now ?? preciseNow)());
+      await annotateManifest(ref.file, o.settings.annotationKey, stamp);
+      o.log.info(`${ref.component}: restart requested`, { file: ref.file, annotation: `${o.settings.annotationKey}=${stamp}` });
+    }
     if (kind === "none") {
       o.log.info(`${ref.component}: no health check beyond the annotation (the kubelet restarts it)`, { file: ref.file });
       results.push({ component: ref.component, file: ref.file, stamp, check: kind, healthy: true, elapsedMs: 0, attempts: 0, detail: "annotated" });

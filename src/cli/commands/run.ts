@@ -1,0 +1,95 @@
+import { resolve } from "node:path";
+import { hostname } from "node:os";
+import { readFile } from "node:fs/promises";
+import { parse } from "yaml";
+import type { Command, ParsedArgs } from "../command.js";
+import { bool, str } from "../command.js";
+import { RenewCertsError, isErrno } from "../../errors.js";
+import { DEFAULT_SETTINGS, HOST_PATHS, type Settings } from "../../config/settings.js";
+import { checkInterval } from "../../policy/due.js";
+import { runJob } from "../../run/job.js";
+import { faultHook } from "../fault.js";
+
+/** Settings for `run`: defaults < the config file < flags; the interval is checked. */
+export async function runSettings(args: ParsedArgs): Promise<{ settings: Settings; source: string }> {
+  const file = str(args, "config");
+  let fromFile: Partial<Settings> = {};
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(file, "utf8");
+    } catch (e) {
+      if (isErrno(e, "ENOENT")) throw new RenewCertsError("CONFIG", `config file ${file} does not exist: run "renew-certs install" or pass the right --config`, { file });
+      throw new RenewCertsError("CONFIG", `config file ${file} cannot be read: ${(e as Error).message}`, { file });
+    }
+    fromFile = (parse(text) ?? {}) as Partial<Settings>;
+  }
+  const settings: Settings = { ...DEFAULT_SETTINGS, ...fromFile };
+  let source = file ?? "the defaults";
+  const flag = str(args, "certificate-renew-interval");
+  if (flag !== undefined) {
+    if (!/^-?\d+(\.\d+)?$/.test(flag)) throw new RenewCertsError("CONFIG", `--certificate-renew-interval must be a whole number of days (got ${flag})`);
+    settings.certificateRenewInterval = Number(flag);
+    source = "--certificate-renew-interval";
+  }
+  checkInterval(settings, source);
+  if (!settings.nodeName) settings.nodeName = hostname();
+  return { settings, source };
+}
+
+export const runCommand: Command = {
+  name: "run",
+  summary: "the scheduled job: renew when due, restart the control plane, prove health, roll back",
+  help: `Usage: renew-certs run [--config FILE] [--root DIR] [--certificate-renew-interval DAYS] [--dry-run]
+
+What renew-certs.service runs on every control-plane host:
+  1. due?  when any renewable certificate is older than the interval, expires
+     within the safety margin (default 30 days), or has expired. Not due: one
+     log line (the oldest certificate, its age, the date it becomes due), exit 0.
+     An interval of 0 disables renewal (one log line, exit 0).
+  2. renew all certificates (as "renew-certs renew all", with a backup).
+  3. restart the control plane one component at a time, kube-apiserver first,
+     by setting the annotation konvoy.d2iq.io/restartedAt in its static pod
+     manifest, and wait until it is healthy: kube-apiserver serves the NEW
+     certificate and answers /livez with the renewed admin.conf; the
+     controller-manager and scheduler answer /healthz.
+  4. a component that does not come back in time: every file is restored from
+     the backup, the components restart onto the old files, exit 7.
+  5. refresh /root/.kube/config when it was a copy of the old admin.conf, write
+     the metrics file for node_exporter.
+
+Options:
+  --config FILE                     settings file (${HOST_PATHS.configFile}); flags override it
+  --root DIR                        the host's root directory (default /)
+  --certificate-renew-interval N    renew when certificates are N days old (0 disables)
+  --dry-run                         decide and show what would be renewed and restarted; write nothing
+
+Exit codes: 0 not due, disabled, or renewed and healthy; 3 bad configuration;
+4 bad input on disk; 5 another run holds the lock; 6 renewal failed (nothing
+changed); 7 rolled back; 8 rollback failed; 9 restart lease not obtained.
+`,
+  options: {
+    config: { type: "string" },
+    root: { type: "string" },
+    "certificate-renew-interval": { type: "string" },
+    "dry-run": { type: "boolean" },
+  },
+  async run(args, io) {
+    const { settings } = await runSettings(args);
+    const root = resolve(str(args, "root") ?? "/");
+    const onStep = faultHook(io.env);
+    const outcome = await runJob({
+      root, settings, dryRun: bool(args, "dry-run"), log: io.log,
+      progress: { isTTY: io.isTTY, write: io.stdout },
+      ...(onStep ? { onStep } : {}),
+    });
+    if (outcome.kind === "dry-run") {
+      io.stdout(`due: ${outcome.decision.reasons.map((r) => r.text).join("; ")}\n` +
+        `would renew ${outcome.renew.renewed.length} certificate(s): ${outcome.renew.renewed.map((r) => r.name).join(", ")}\n` +
+        `would restart, in order: ${outcome.manifests.join(", ") || "nothing (no manifests found)"}\n--dry-run: nothing was written\n`);
+    } else if (outcome.kind === "renewed") {
+      io.stdout(`renewed ${outcome.renew.renewed.length} certificate(s); restarted ${outcome.restarts.map((r) => r.component).join(", ")}; all healthy\n`);
+    }
+    return 0;
+  },
+};
