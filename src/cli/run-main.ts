@@ -8,6 +8,7 @@ import { createLogger } from "../log/logger.js";
 /** The commands, loaded on demand so that `status` never loads the X.509 builder. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   status: { summary: "show every kubeadm certificate, its expiry, residual time and age", load: async () => (await import("./commands/status.js")).statusCommand },
+  capi: { summary: "Cluster API: add certificate renewal to KubeadmControlPlane manifests", load: async () => (await import("./commands/capi.js")).capiCommand },
   sandbox: { summary: "create a kubeadm-layout control plane on disk, for trying renew-certs safely", load: async () => (await import("./commands/sandbox.js")).sandboxCommand },
 };
 
