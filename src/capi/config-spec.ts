@@ -88,6 +88,7 @@ export class ConfigSpecEditor {
     const root: unknown = this.doc.contents;
     if (!isBlockMap(root)) throw new CannotSplice("the document is not a block mapping");
     let map: YAMLMap = root;
+    let parent: YAMLMap = root;
     for (let i = 0; i < path.length; i++) {
       const key = path[i]!;
       const pair = findPair(map, key);
@@ -106,6 +107,7 @@ export class ConfigSpecEditor {
       }
       const child: unknown = pair.value;
       if (isBlockMap(child)) {
+        parent = map;
         map = child;
         continue;
       }
@@ -124,7 +126,20 @@ export class ConfigSpecEditor {
       this.replacePair(pair, value);
       return;
     }
+    if (this.leavesNothing(map, additions)) {
+      // The kubeadmConfigSpec held only what an earlier patch added (v1beta2 refuses an empty one).
+      const pair = findPair(parent, path[path.length - 1]!)!;
+      this.editor.remove(this.editor.ownLineStart(pair.key, false), this.editor.lineEndAfter(map));
+      return;
+    }
     for (const list of LISTS) this.planList(map, list, additions[list]);
+  }
+
+  private leavesNothing(spec: YAMLMap, additions: Additions): boolean {
+    return (spec.items as Pair<Node, Node | null>[]).every((p) => {
+      const list = LISTS.find((l) => isScalar(p.key) && p.key.value === l);
+      return list !== undefined && additions[list].length === 0 && isSeq(p.value) && p.value.items.every((n) => IS_OWN[list]((n as Node).toJS(this.doc)));
+    });
   }
 
   private planList(spec: YAMLMap, list: ListName, desired: unknown[]): void {
