@@ -132,7 +132,10 @@ export class ConfigSpecEditor {
       this.editor.remove(this.editor.ownLineStart(pair.key, false), this.editor.lineEndAfter(map));
       return;
     }
-    for (const list of LISTS) this.planList(map, list, additions[list]);
+    // Entries appended to an existing list first: a list that ends the mapping ends where new
+    // lists are inserted, and its entries must come before them.
+    const present = LISTS.filter((l) => findPair(map, l));
+    for (const list of [...present, ...LISTS.filter((l) => !present.includes(l))]) this.planList(map, list, additions[list]);
   }
 
   private leavesNothing(spec: YAMLMap, additions: Additions): boolean {

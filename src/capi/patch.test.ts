@@ -112,6 +112,14 @@ spec: {kubeadmConfigSpec: {}}
   assert.equal(patchDocuments(out, off).output, mixed);
 });
 
+test("entries appended to a list that ends the kubeadmConfigSpec stay in that list when new lists follow it", () => {
+  const last = `apiVersion: controlplane.cluster.x-k8s.io/v1beta2\nkind: KubeadmControlPlane\nmetadata:\n  name: cp\nspec:\n  kubeadmConfigSpec:\n    preKubeadmCommands:\n    - echo site-setup\n`;
+  const spec = specOf(patchDocuments(last, on()).output);
+  assert.equal(spec.preKubeadmCommands!.length, 2);
+  assert.equal(spec.files!.length, 3);
+  assert.equal(spec.postKubeadmCommands!.length, 1);
+});
+
 test("a KubeadmControlPlaneTemplate gets the same entries under spec.template.spec.kubeadmConfigSpec", () => {
   const tpl = `apiVersion: controlplane.cluster.x-k8s.io/v1beta1
 kind: KubeadmControlPlaneTemplate
@@ -262,4 +270,34 @@ test("the added files parse back to exactly what install writes", () => {
   const expected = hostFiles(settingsFor(on(90, { schedule: "Mon *-*-* 04:00:00" })));
   assert.deepEqual(spec.files!.slice(1), expected.map((f) => ({ path: f.path, owner: "root:root", permissions: "0644", content: f.content })));
   assert.equal(parse(expected[0]!.content).certificateRenewInterval, 90);
+});
+
+test("every arrangement of the three lists (absent, present, first, last, indented or not) patches, re-patches and unpatches cleanly", () => {
+  const userEntry: Record<string, string> = { files: "path: /etc/site.conf", preKubeadmCommands: "echo pre", postKubeadmCommands: "echo post" };
+  const lists = Object.keys(userEntry);
+  const orders = [[0, 1, 2], [2, 1, 0], [1, 2, 0]];
+  let cases = 0;
+  for (let mask = 0; mask < 8; mask++) {
+    for (const order of orders) {
+      for (const dash of ["", "  "]) {
+        for (const other of ["before", "after"]) {
+          const present = order.map((i) => lists[i]!).filter((_, i) => mask & (1 << i));
+          const body = present.map((l) => `    ${l}:\n    ${dash}- ${userEntry[l]}\n`).join("");
+          const extra = "    format: cloud-config\n";
+          const text = `apiVersion: controlplane.cluster.x-k8s.io/v1beta2\nkind: KubeadmControlPlane\nmetadata:\n  name: cp\nspec:\n  kubeadmConfigSpec:\n${other === "before" ? extra + body : body + extra}  version: v1.32.0\n`;
+          const out = patchDocuments(text, on()).output;
+          const spec = specOf(out);
+          for (const l of lists) {
+            const items = spec[l] as unknown[];
+            assert.equal(items.length, (present.includes(l) ? 1 : 0) + (l === "files" ? 3 : 1), `${l} in\n${out}`);
+          }
+          assert.equal(spec["format"], "cloud-config");
+          assert.equal(patchDocuments(out, on()).output, out);
+          assert.equal(patchDocuments(out, off).output, text);
+          cases++;
+        }
+      }
+    }
+  }
+  assert.equal(cases, 96);
 });
