@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
-import { Document, isMap, isScalar, isSeq, Pair, Scalar, YAMLMap, YAMLSeq, type Node } from "yaml";
+import { Document, isAlias, isMap, isScalar, isSeq, Pair, Scalar, YAMLMap, YAMLSeq, type Node } from "yaml";
 import { RenewCertsError } from "../errors.js";
 import { isOwnCommand, isOwnFile, type Additions } from "./bootstrap.js";
 import { CannotSplice, findPair, indentsSequences, isBlockMap, isBlockSeq, renderLines, type SourceEditor } from "./splice.js";
@@ -11,24 +11,27 @@ type ListName = (typeof LISTS)[number];
 const IS_OWN: Record<ListName, (v: unknown) => boolean> = { files: isOwnFile, preKubeadmCommands: isOwnCommand, postKubeadmCommands: isOwnCommand };
 
 /** A kubeadmConfigSpec's lists, checked: each absent or a list. */
-function currentLists(spec: unknown, where: string): Record<ListName, unknown[]> {
+function currentLists(spec: unknown, where: string, file?: string): Record<ListName, unknown[]> {
   const out = {} as Record<ListName, unknown[]>;
   for (const list of LISTS) {
     const v = spec && typeof spec === "object" ? (spec as Record<string, unknown>)[list] : undefined;
     if (v !== undefined && v !== null && !Array.isArray(v)) {
-      throw new RenewCertsError("MANIFEST", `${where}.${list} is not a list: fix the manifest and run again`);
+      throw new RenewCertsError("MANIFEST", `${where}.${list} is not a list: fix the manifest and run again`, { file });
     }
     out[list] = (v as unknown[] | null | undefined) ?? [];
   }
   return out;
 }
 
-/** True when the kubeadmConfigSpec (plain data) already holds exactly `additions`: nothing to write. */
-export function isUpToDate(spec: unknown, additions: Additions, where: string): boolean {
+/**
+ * True when the kubeadmConfigSpec (plain data) already holds exactly `additions`: nothing to write.
+ * Throws a MANIFEST error (prefixed `where`, about `file`) when it or one of its lists has the wrong shape.
+ */
+export function isUpToDate(spec: unknown, additions: Additions, where: string, file?: string): boolean {
   if (spec !== undefined && spec !== null && (typeof spec !== "object" || Array.isArray(spec))) {
-    throw new RenewCertsError("MANIFEST", `${where} is not a mapping: fix the manifest and run again`);
+    throw new RenewCertsError("MANIFEST", `${where} is not a mapping: fix the manifest and run again`, { file });
   }
-  const lists = currentLists(spec, where);
+  const lists = currentLists(spec, where, file);
   return LISTS.every((l) => isDeepStrictEqual(lists[l].filter(IS_OWN[l]), additions[l]));
 }
 
@@ -70,7 +73,7 @@ function applyListToNode(doc: Document, spec: YAMLMap, list: ListName, desired: 
 }
 
 /** applyListToNode for every list, and the mapping made block style. */
-export function applyToNode(doc: Document, spec: YAMLMap, additions: Additions): void {
+function applyToNode(doc: Document, spec: YAMLMap, additions: Additions): void {
   spec.flow = false;
   for (const list of LISTS) applyListToNode(doc, spec, list, additions[list]);
 }
@@ -106,6 +109,8 @@ export class ConfigSpecEditor {
         return;
       }
       const child: unknown = pair.value;
+      // An alias shares its value with another place: editing it here would edit both.
+      if (isAlias(child)) throw new CannotSplice(`${key} is an alias`);
       if (isBlockMap(child)) {
         parent = map;
         map = child;
@@ -148,6 +153,7 @@ export class ConfigSpecEditor {
   private planList(spec: YAMLMap, list: ListName, desired: unknown[]): void {
     const pair = findPair(spec, list);
     const seq = pair?.value;
+    if (isAlias(seq) || (isSeq(seq) && seq.items.some((n) => isAlias(n)))) throw new CannotSplice(`${list} holds an alias`);
     const items = isSeq(seq) ? (seq.items as Node[]) : [];
     const own = items.filter((n) => IS_OWN[list](n.toJS(this.doc)));
     if (isDeepStrictEqual(own.map((n) => n.toJS(this.doc)), desired)) return;

@@ -6,7 +6,6 @@ import { controlPlaneOf, parseManifests, sourceName, type ControlPlaneDocument }
 import { settingsFor, type PatchOptions } from "./options.js";
 import { CannotSplice, SourceEditor } from "./splice.js";
 import { clusterClassWarnings, rolloutWarnings } from "./warnings.js";
-import { RenewCertsError } from "../errors.js";
 
 /** What `capi patch` produced: the YAML for stdout, and warnings for stderr. */
 export interface PatchResult {
@@ -44,14 +43,9 @@ export function patchDocuments(text: string, options: PatchOptions): PatchResult
 
 function patchControlPlane(cp: ControlPlaneDocument, text: string, editor: SourceEditor, additions: Additions, warnings: string[], source?: string): boolean {
   const path = [...cp.specPath, "kubeadmConfigSpec"];
-  const where = `${sourceName(source)}: ${cp.label}: ${path.join(".")}`;
-  const spec = (cp.doc.toJS() as Record<string, unknown>) ?? {};
-  const current = getIn(spec, path);
-  try {
-    if (isUpToDate(current, additions, where)) return false;
-  } catch (e) {
-    throw e instanceof RenewCertsError ? new RenewCertsError(e.code, e.message, { file: sourceName(source) }) : e;
-  }
+  const file = sourceName(source);
+  const data = (cp.doc.toJS() as Record<string, unknown>) ?? {};
+  if (isUpToDate(getIn(data, path), additions, `${file}: ${cp.label}: ${path.join(".")}`, file)) return false;
   const own = new SourceEditor(text);
   try {
     new ConfigSpecEditor(cp.doc, own).plan(path, additions);
@@ -60,7 +54,7 @@ function patchControlPlane(cp: ControlPlaneDocument, text: string, editor: Sourc
     if (!(e instanceof CannotSplice)) throw e;
     // A layout that cannot be edited line by line (a JSON document, an unusual indentation):
     // the document is written again as JSON, which is YAML too.
-    editor.absorb(rewriteAsJson(cp.doc, text, spec, path, additions));
+    editor.absorb(rewriteAsJson(cp.doc, text, data, path, additions));
     if (!/^\s*[{[]/.test(text.slice(cp.doc.contents!.range![0]))) {
       warnings.push(`${cp.label}: its layout cannot be edited line by line, so it was written again as JSON; comments inside it are lost`);
     }
