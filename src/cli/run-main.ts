@@ -11,6 +11,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   run: { summary: "the scheduled job: renew when due, restart the control plane, prove health, roll back", load: async () => (await import("./commands/run.js")).runCommand },
   renew: { summary: "renew certificates and kubeconfigs now, natively (no kubeadm needed)", load: async () => (await import("./commands/renew.js")).renewCommand },
   restore: { summary: "put a backup back (undo a renewal), or list the backups", load: async () => (await import("./commands/restore.js")).restoreCommand },
+  capi: { summary: "Cluster API: add certificate renewal to KubeadmControlPlane manifests", load: async () => (await import("./commands/capi.js")).capiCommand },
   sandbox: { summary: "create a kubeadm-layout control plane on disk, for trying renew-certs safely", load: async () => (await import("./commands/sandbox.js")).sandboxCommand },
 };
 
