@@ -9,6 +9,8 @@ import { createLogger } from "../log/logger.js";
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   status: { summary: "show every kubeadm certificate, its expiry, residual time and age", load: async () => (await import("./commands/status.js")).statusCommand },
   sandbox: { summary: "create a kubeadm-layout control plane on disk, for trying renew-certs safely", load: async () => (await import("./commands/sandbox.js")).sandboxCommand },
+  install: { summary: "install the systemd timer, service, configuration file and executable on this host", load: async () => (await import("./commands/install.js")).installCommand },
+  uninstall: { summary: "disable the timer and remove the units and the configuration file", load: async () => (await import("./commands/uninstall.js")).uninstallCommand },
 };
 
 /** Registers a command (used by later capabilities; keeps this file the one list). */

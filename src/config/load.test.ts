@@ -143,8 +143,10 @@ test("resolveSettings merges defaults, then the file, then the flags", async () 
 test("a bad flag is named as a flag; an interval flag too long for the file's validity names the flag", async () => {
   await assert.rejects(resolveSettings({ flags: { certificateRenewInterval: numericFlag("-5") } }), (e: RenewCertsError) =>
     e.code === "CONFIG" && /^the command line is invalid \(1 problem\)/.test(e.message) && /--certificate-renew-interval: must be a whole number of days, 0 or more \(got -5\)/.test(e.message));
-  await assert.rejects(resolveSettings({ configFile: FILE, read: fromText("validityDays: 30\n"), flags: { certificateRenewInterval: 25 } }), (e: RenewCertsError) =>
-    new RegExp(`^configuration file ${FILE} is invalid`).test(e.message) && /--certificate-renew-interval: must be less than 23 days \(got 25\)/.test(e.message));
+  await assert.rejects(resolveSettings({ configFile: FILE, read: fromText("validityDays: 60\n"), flags: { certificateRenewInterval: 55 } }), (e: RenewCertsError) =>
+    /^the command line is invalid/.test(e.message) && /--certificate-renew-interval: must be less than 53 days \(got 55\)/.test(e.message));
+  await assert.rejects(resolveSettings({ configFile: FILE, read: fromText("validityDays: 30\nsafetyMarginDays: 40\n"), flags: { certificateRenewInterval: 25 } }), (e: RenewCertsError) =>
+    new RegExp(`^configuration file ${FILE} is invalid \\(2 problems\\)`).test(e.message) && /line 2: safetyMarginDays: must be less than validityDays/.test(e.message));
 });
 
 test("validateInterval accepts 0 and intervals shorter than the validity less a week", () => {

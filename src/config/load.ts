@@ -137,14 +137,16 @@ export async function resolveSettings(o: ResolveOptions = {}): Promise<Settings>
   const source = o.configFile !== undefined ? `configuration file ${o.configFile}` : "the command line";
   if (problems.length > 0) fail(flagProblems.length === problems.length ? "the command line" : source, problems, o.configFile);
   const merged = { ...DEFAULT_SETTINGS, ...fromFile, ...flags } as Settings;
-  const cross: string[] = [];
-  const by = (key: keyof Settings): string => (key in flags ? flagName(key) : where(key));
+  const cross: [keyof Settings, string][] = [];
   const interval = validateInterval(merged.certificateRenewInterval, merged.validityDays);
-  if (interval) cross.push(`${by("certificateRenewInterval")}: ${interval}`);
+  if (interval) cross.push(["certificateRenewInterval", interval]);
   if (merged.safetyMarginDays >= merged.validityDays) {
-    cross.push(`${by("safetyMarginDays")}: must be less than validityDays (${merged.validityDays}) (got ${merged.safetyMarginDays}): every certificate would be due right after its renewal`);
+    cross.push(["safetyMarginDays", `must be less than validityDays (${merged.validityDays}) (got ${merged.safetyMarginDays}): every certificate would be due right after its renewal`]);
   }
-  if (cross.length > 0) fail(source, cross, o.configFile);
+  if (cross.length > 0) {
+    const onlyFlags = cross.every(([k]) => k in flags);
+    fail(onlyFlags ? "the command line" : source, cross.map(([k, m]) => `${k in flags ? flagName(k) : where(k)}: ${m}`), o.configFile);
+  }
   return merged;
 }
 

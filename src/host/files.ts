@@ -92,6 +92,8 @@ RuntimeDirectoryMode=0700
 ProtectHome=read-only
 PrivateTmp=yes
 PrivateDevices=yes
+PrivateMounts=yes
+ProtectProc=invisible
 UMask=0077
 NoNewPrivileges=yes
 CapabilityBoundingSet=CAP_CHOWN CAP_FOWNER CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH
@@ -108,11 +110,13 @@ LockPersonality=yes
 SystemCallArchitectures=native
 SystemCallFilter=@system-service
 SystemCallErrorNumber=EPERM
-# Network: the API server (health, the served certificate, the restart Lease) over IP.
+# Network: the API server (health, the served certificate, the restart Lease) over IP; netlink
+# because glibc's getaddrinfo (AI_ADDRCONFIG) asks the kernel which address families are up.
 RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK
 # Not set, on purpose: MemoryDenyWriteExecute (the JavaScript engine compiles code at run time
 # into executable memory), PrivateNetwork and IPAddressDeny (the API server must be reachable),
-# PrivateUsers and DynamicUser (the keys belong to root and keep their owner).
+# PrivateUsers and DynamicUser (the keys belong to root and keep their owner), ProcSubset=pid
+# (the runtime reads /proc/stat and /proc/meminfo).
 `;
 }
 
