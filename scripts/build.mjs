@@ -35,6 +35,10 @@ await build({
   banner: { js: `globalThis.RENEW_CERTS_VERSION=${JSON.stringify(pkg.version)};var __renewCertsUrl=require("node:url").pathToFileURL(__filename).href;` },
   define: { "import.meta.url": "__renewCertsUrl" },
 });
+// Dynamic import() of a built-in module survives bundling, but fails in a single executable
+// application built with a code cache (Node.js 20: ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING).
+const dynamic = /(?<![\w$.])import\(\s*["'`]([^"'`]+)/.exec(await readFile(bundle, "utf8"));
+if (dynamic) throw new Error(`the bundle keeps import("${dynamic[1]}"), which fails in the standalone executable: use createRequire(import.meta.url)("${dynamic[1]}") instead`);
 console.log(`bundle      ${bundle} (${Date.now() - t0} ms)`);
 
 if (!values["bundle-only"]) {

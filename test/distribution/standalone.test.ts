@@ -81,3 +81,19 @@ test("the standalone executable reports a bad command line with exit code 2, as 
   assert.equal(r.status, 2);
   assert.match(r.stderr, /^error: Unknown option '--no-such-flag'/);
 });
+
+test("the standalone executable installs itself into a --root without --binary, and reports no change the second time", async () => {
+  const host = join(out, "host");
+  await import("node:fs/promises").then((fs) => fs.mkdir(host));
+  const r = standalone(["install", "--root", host]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /create {2}\/usr\/local\/bin\/renew-certs \(0755\) — from /);
+  // No systemd-analyze on this PATH: the schedule cannot be checked, and install says so.
+  assert.match(r.stdout, /note: systemd-analyze is not installed, so the schedule was not checked/);
+  assert.deepEqual(await readFile(join(host, "usr/local/bin/renew-certs")), await readFile(join(out, "renew-certs")));
+  const again = standalone(["install", "--root", host]);
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stdout, /no change/);
+  const installed = run(join(host, "usr/local/bin/renew-certs"), ["--version"], { env: { PATH: noNodePath } });
+  assert.equal(installed.stdout, `${VERSION}\n`);
+});

@@ -50,7 +50,7 @@ Examples:
       root: str(args, "root") ?? "/",
       flags: { certificateRenewInterval: numericFlag(str(args, "certificate-renew-interval")), schedule: str(args, "schedule") },
       ...(binary !== undefined ? { binary } : {}),
-      selfExecutable: await standaloneExecutable(),
+      selfExecutable: standaloneExecutable(),
       enable: !bool(args, "no-enable"),
       systemd: realSystemd,
     });
