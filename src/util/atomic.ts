@@ -1,4 +1,4 @@
-import { open, rename, stat, chown, unlink } from "node:fs/promises";
+import { open, readdir, rename, stat, chown, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { fileError, isErrno } from "../errors.js";
@@ -74,7 +74,6 @@ export async function writeFileAtomic(file: string, content: string | Uint8Array
 
 /** Removes temporary files an interrupted atomic write left in `dir` (they are dot-files). */
 export async function removeStrayTemps(dir: string): Promise<string[]> {
-  const { readdir } = await import("node:fs/promises");
   const names = await readdir(dir).catch(() => [] as string[]);
   const stray = names.filter((n) => /^\..+\.renew-certs-[0-9a-f]{8}\.tmp$/.test(n)).map((n) => join(dir, n));
   await Promise.all(stray.map((f) => unlink(f).catch(() => undefined)));

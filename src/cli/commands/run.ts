@@ -1,40 +1,20 @@
 import { resolve } from "node:path";
 import { hostname } from "node:os";
-import { readFile } from "node:fs/promises";
-import { parse } from "yaml";
 import type { Command, ParsedArgs } from "../command.js";
 import { bool, str } from "../command.js";
-import { RenewCertsError, isErrno } from "../../errors.js";
-import { DEFAULT_SETTINGS, HOST_PATHS, type Settings } from "../../config/settings.js";
-import { checkInterval } from "../../policy/due.js";
+import { HOST_PATHS, type Settings } from "../../config/settings.js";
+import { resolveSettings, numericFlag } from "../../config/load.js";
 import { runJob } from "../../run/job.js";
 import { faultHook } from "../fault.js";
 
-/** Settings for `run`: defaults < the config file < flags; the interval is checked. */
-export async function runSettings(args: ParsedArgs): Promise<{ settings: Settings; source: string }> {
-  const file = str(args, "config");
-  let fromFile: Partial<Settings> = {};
-  if (file !== undefined) {
-    let text: string;
-    try {
-      text = await readFile(file, "utf8");
-    } catch (e) {
-      if (isErrno(e, "ENOENT")) throw new RenewCertsError("CONFIG", `config file ${file} does not exist: run "renew-certs install" or pass the right --config`, { file });
-      throw new RenewCertsError("CONFIG", `config file ${file} cannot be read: ${(e as Error).message}`, { file });
-    }
-    fromFile = (parse(text) ?? {}) as Partial<Settings>;
-  }
-  const settings: Settings = { ...DEFAULT_SETTINGS, ...fromFile };
-  let source = file ?? "the defaults";
-  const flag = str(args, "certificate-renew-interval");
-  if (flag !== undefined) {
-    if (!/^-?\d+(\.\d+)?$/.test(flag)) throw new RenewCertsError("CONFIG", `--certificate-renew-interval must be a whole number of days (got ${flag})`);
-    settings.certificateRenewInterval = Number(flag);
-    source = "--certificate-renew-interval";
-  }
-  checkInterval(settings, source);
-  if (!settings.nodeName) settings.nodeName = hostname();
-  return { settings, source };
+/** Settings for `run`: defaults < the config file < flags, every value checked. */
+export async function runSettings(args: ParsedArgs): Promise<Settings> {
+  const configFile = str(args, "config");
+  const settings = await resolveSettings({
+    ...(configFile !== undefined ? { configFile } : {}),
+    flags: { certificateRenewInterval: numericFlag(str(args, "certificate-renew-interval")) },
+  });
+  return settings.nodeName ? settings : { ...settings, nodeName: hostname() };
 }
 
 export const runCommand: Command = {
@@ -75,7 +55,7 @@ changed); 7 rolled back; 8 rollback failed; 9 restart lease not obtained.
     "dry-run": { type: "boolean" },
   },
   async run(args, io) {
-    const { settings } = await runSettings(args);
+    const settings = await runSettings(args);
     const root = resolve(str(args, "root") ?? "/");
     const onStep = faultHook(io.env);
     const outcome = await runJob({

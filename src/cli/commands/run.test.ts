@@ -1,0 +1,55 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { cli } from "../../../test/support/cli.js";
+import { copySandbox, snapshot } from "../../../test/support/sandbox.js";
+
+const ec = { keySpec: { type: "ec", curve: "P-256" }, ageDays: 300 } as const;
+
+const badIntervals: [string, RegExp][] = [
+  ["-1", /--certificate-renew-interval: .*0 or more/],
+  ["1.5", /--certificate-renew-interval: .*whole number/],
+  ["360", /--certificate-renew-interval: must be less than 358 days \(got 360\): certificates are valid 365 days/],
+  ["sixty", /--certificate-renew-interval/],
+];
+
+for (const [value, expect] of badIntervals) {
+  test(`run refuses --certificate-renew-interval=${value} with exit code 3 and changes nothing`, async (t) => {
+    const root = await copySandbox(t, ec);
+    const before = await snapshot(root);
+    const r = cli(["run", "--root", root, `--certificate-renew-interval=${value}`]);
+    assert.equal(r.status, 3, r.stderr);
+    assert.match(r.stderr, expect);
+    assert.deepEqual(await snapshot(root), before);
+  });
+}
+
+test("run refuses a configuration file with an unknown field, suggesting the right name", async (t) => {
+  const root = await copySandbox(t, ec);
+  const config = join(root, "config.yaml");
+  await writeFile(config, "certificateRenewIntervall: 30\n");
+  const r = cli(["run", "--root", root, "--config", config]);
+  assert.equal(r.status, 3, r.stderr);
+  assert.match(r.stderr, /config\.yaml is invalid[\s\S]*did you mean certificateRenewInterval\?/);
+});
+
+test("run --dry-run on a due sandbox prints the plan and writes nothing", async (t) => {
+  const root = await copySandbox(t, ec);
+  const before = await snapshot(root);
+  const r = cli(["run", "--root", root, "--dry-run"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^due: .* is 300 days old, the interval is 60 days/m);
+  assert.match(r.stdout, /would restart, in order: .*kube-apiserver\.yaml, .*kube-controller-manager\.yaml, .*kube-scheduler\.yaml/);
+  assert.deepEqual(await snapshot(root), before);
+});
+
+test("run with an interval of 0 logs one line and exits 0", async (t) => {
+  const root = await copySandbox(t, ec);
+  const r = cli(["run", "--root", root, "--certificate-renew-interval=0", "--log-format", "json"]);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stderr.trim().split("\n").map((l) => JSON.parse(l) as { level: string; msg: string });
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0]!.level, "info");
+  assert.match(lines[0]!.msg, /disabled/);
+});

@@ -1,0 +1,43 @@
+import { posix } from "node:path";
+import { HOST_PATHS } from "../config/settings.js";
+import { TIMER } from "./install.js";
+import { checkRoot, removeStep, type FileStep, type HostPlan } from "./plan.js";
+import type { SystemdHost } from "./systemd.js";
+
+/** Options of `renew-certs uninstall`. */
+export interface UninstallOptions {
+  /** The host's root directory (default "/"). */
+  root?: string;
+  systemd: SystemdHost;
+}
+
+/** The symbolic link `systemctl enable` makes (also by `systemctl --root=DIR enable`). */
+const WANTS_LINK = `/etc/systemd/system/timers.target.wants/${TIMER}`;
+
+/**
+ * Plans `renew-certs uninstall`: stop and disable the timer, then remove the units, the enable
+ * link and the configuration file. Certificates, kubeconfigs, manifests, backups and the executable
+ * are not in the plan, by construction. Reads only; applyPlan writes.
+ */
+export async function planUninstall(o: UninstallOptions): Promise<HostPlan> {
+  const root = await checkRoot(o.root ?? "/");
+  const files: FileStep[] = [];
+  for (const path of [HOST_PATHS.timerUnit, HOST_PATHS.serviceUnit, WANTS_LINK, HOST_PATHS.configFile]) {
+    const step = await removeStep(root, path);
+    if (step) files.push(step);
+  }
+  const live = o.systemd.controls(root);
+  const before: string[][] = [];
+  const after: string[][] = [];
+  const notes: string[] = [];
+  if (live) {
+    // A run in progress is not stopped: it finishes (or rolls back) by itself.
+    if (files.some((f) => f.path === HOST_PATHS.timerUnit)) before.push(["disable", "--now", TIMER]);
+    if (files.length > 0) after.push(["daemon-reload"]);
+  } else if (files.length > 0) {
+    const why = root === "/" ? "systemd is not running here" : `--root is ${root}, not /`;
+    notes.push(`${why}, so systemctl was not run: if the timer is running on that host, run there: systemctl disable --now ${TIMER} && systemctl daemon-reload`);
+  }
+  notes.push(`kept: ${HOST_PATHS.binary} (remove it by hand if no longer wanted), the certificates, kubeconfigs, manifests and backups`);
+  return { root, before, files, after, notes, removeEmptyDirs: [posix.dirname(HOST_PATHS.configFile)] };
+}
