@@ -136,3 +136,15 @@ test("status rejects an unknown output format", () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /--output must be table, json or yaml/);
 });
+
+test("status says what run would decide now, with the host's config file when there is one", async (t) => {
+  const root = await copySandbox(t, ec);
+  let r = cli(["status", "--root", root]);
+  assert.match(r.stdout, /^renew-certs run would: renew now \(admin\.conf is 300 days old, the interval is 60 days;/m);
+  await mkdir(join(root, "etc/renew-certs"), { recursive: true });
+  await writeFile(join(root, "etc/renew-certs/config.yaml"), "certificateRenewInterval: 0\n");
+  r = cli(["status", "--root", root, "-o", "json"]);
+  const run = (JSON.parse(r.stdout) as { run: { disabled: boolean; config: string } }).run;
+  assert.equal(run.disabled, true);
+  assert.ok(run.config.endsWith("etc/renew-certs/config.yaml"));
+});

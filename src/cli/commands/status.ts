@@ -1,9 +1,26 @@
 import type { Command } from "../command.js";
 import { str } from "../command.js";
 import { RenewCertsError } from "../../errors.js";
-import { scanInventory } from "../../inventory/scan.js";
+import { join } from "node:path";
+import { scanInventory, type Inventory } from "../../inventory/scan.js";
+import { decideDue, notDueMessage, renewableWindows } from "../../policy/due.js";
+import { DEFAULT_SETTINGS, HOST_PATHS } from "../../config/settings.js";
+import { exists } from "../../util/fs.js";
 import { buildStatus } from "../../inventory/status.js";
 import { renderData, renderStatusTable } from "../format.js";
+
+/** What `run` would decide now, with the host's config file when there is one (else the defaults). */
+async function runDecision(root: string, inv: Inventory, now: Date): Promise<{ due: boolean; disabled: boolean; reasons: string[]; dueDate: string | undefined; interval: number; config: string | undefined; summary: string }> {
+  const configFile = join(root, HOST_PATHS.configFile);
+  const config = (await exists(configFile)) ? configFile : undefined;
+  // Loaded only when there is a config file: the schema validator is not needed otherwise.
+  const settings = config ? await (await import("../../config/load.js")).loadConfig(config) : DEFAULT_SETTINGS;
+  const d = decideDue(renewableWindows(inv), settings, now);
+  const summary = d.disabled ? "nothing (renewal disabled: interval 0)"
+    : d.due ? `renew now (${d.reasons.map((r) => r.text).join("; ")})`
+    : notDueMessage(d, settings).replace(/^not due: /, "nothing yet: ");
+  return { due: d.due, disabled: d.disabled, reasons: d.reasons.map((r) => r.text), dueDate: d.dueDate?.toISOString(), interval: settings.certificateRenewInterval, config, summary };
+}
 
 export const statusCommand: Command = {
   name: "status",
@@ -17,7 +34,9 @@ certificate authorities. Nothing is written.
 Options:
   --root DIR       the host's root directory (default /); a sandbox or a mounted disk
   -o, --output F   table (default), json or yaml; json/yaml carry kubeadm's
-                   CertificateExpirationInfo fields (residualTime in seconds) plus age and files
+                   CertificateExpirationInfo fields (residualTime in seconds) plus age and
+                   files, and "run": what "renew-certs run" would decide now (with the
+                   host's /etc/renew-certs/config.yaml when present, else the defaults)
 
 Examples:
   renew-certs status
@@ -29,13 +48,16 @@ Examples:
     if (output !== "table" && output !== "json" && output !== "yaml") {
       throw new RenewCertsError("USAGE", `--output must be table, json or yaml (got ${output})`);
     }
-    const inv = await scanInventory(str(args, "root") ?? "/");
-    const report = buildStatus(inv, new Date());
+    const root = str(args, "root") ?? "/";
+    const inv = await scanInventory(root);
+    const now = new Date();
+    const report = buildStatus(inv, now);
+    const run = await runDecision(root, inv, now);
     if (output === "table") {
       const color = io.isTTY && !io.env["NO_COLOR"];
-      io.stdout(renderStatusTable(report, { color, bars: io.isTTY }));
+      io.stdout(renderStatusTable(report, { color, bars: io.isTTY }) + `\nrenew-certs run would: ${run.summary}\n`);
     } else {
-      io.stdout(renderData(report, output));
+      io.stdout(renderData({ ...report, run }, output));
     }
     return 0;
   },
