@@ -130,3 +130,26 @@ test("--dry-run on a due host shows the plan and writes nothing", async (t) => {
   assert.equal(outcome.kind === "dry-run" && outcome.manifests.length, 3);
   assert.deepEqual(await snapshot(root), before);
 });
+
+test("a run that cannot get the restart lease exits 9 with the renewal done, and the next run restarts without renewing again", async (t) => {
+  const { root, kubelet } = await hostWithDoubles(t, 300);
+  const events: string[] = [];
+  const busy = {
+    acquire: () => Promise.reject(new RenewCertsError("LEASE_TIMEOUT", "another control-plane host holds the renew-certs lease (cp-2)")),
+    event: (reason: string) => { events.push(reason); return Promise.resolve(); },
+  };
+  const err = await runJob({ root, settings, log: memoryLogger(), intervalMs: 100, coordinator: busy }).then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof RenewCertsError && err.code === "LEASE_TIMEOUT", String(err));
+  assert.equal(kubelet.order.length, 0, "nothing restarted");
+  const renewedSerial = new X509Certificate(await readFile(join(root, "etc/kubernetes/pki/apiserver.crt"))).serialNumber;
+  const free = { acquire: () => Promise.resolve({ release: () => Promise.resolve() }), event: (reason: string) => { events.push(reason); return Promise.resolve(); } };
+  const log = memoryLogger();
+  const outcome = await runJob({ root, settings, log, intervalMs: 100, coordinator: free });
+  await kubelet.settled();
+  assert.equal(outcome.kind, "renewed");
+  assert.equal(new X509Certificate(await readFile(join(root, "etc/kubernetes/pki/apiserver.crt"))).serialNumber, renewedSerial, "not renewed a second time");
+  assert.deepEqual(kubelet.order, COMPONENTS);
+  assert.ok(log.lines.some((l) => /are not loaded yet \(the last run could not restart\): restarting the control plane now/.test(l.msg)));
+  assert.deepEqual(events, ["CertificateRenewalFailed", "CertificatesRenewed"]);
+  assert.equal((await runJob({ root, settings, log: memoryLogger(), coordinator: free })).kind, "not-due");
+});

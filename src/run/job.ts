@@ -5,7 +5,8 @@ import type { Logger } from "../log/logger.js";
 import { LAYOUT } from "../inventory/catalog.js";
 import { scanInventory, type Inventory } from "../inventory/scan.js";
 import { decideDue, notDueMessage, renewableWindows, type DueDecision } from "../policy/due.js";
-import { renewCertificates, lockAndRecover, type RenewResult } from "../renewal/renew.js";
+import { renewCertificates, lockAndRecover, stateDirOf, type RenewResult } from "../renewal/renew.js";
+import { readPending, writePending, clearPending } from "./pending.js";
 import { openBackup, restoreFiles } from "../renewal/backup.js";
 import { manifestsToRestart } from "../manifests/list.js";
 import { writeFileAtomic, type AtomicWriteOptions } from "../util/atomic.js";
@@ -64,31 +65,46 @@ export async function runJob(o: RunJobOptions): Promise<RunOutcome> {
   const lock = o.dryRun ? undefined : (await lockAndRecover(o.root, o.log, s.lockTimeoutSeconds * 1000)).lock;
   try {
     inv = await scanInventory(o.root);
+    const stateDir = stateDirOf(o.root);
+    const pending = o.dryRun ? undefined : await readPending(stateDir);
     const decision = decideDue(renewableWindows(inv), s, now());
-    if (decision.disabled || !decision.due) {
+    if (!pending && (decision.disabled || !decision.due)) {
       o.log.info(notDueMessage(decision, s));
       success = true;
       return { kind: decision.disabled ? "disabled" : "not-due", decision };
     }
-    for (const r of decision.reasons) o.log.info(`due: ${r.text}`, { certificate: r.name });
     const restartList = await manifestsToRestart(o.root, s.manifests);
     if (o.dryRun) {
+      for (const r of decision.reasons) o.log.info(`due: ${r.text}`, { certificate: r.name });
       const renew = await renewCertificates({ root: o.root, names: ["all"], dryRun: true, validityDays: s.validityDays, log: o.log, now });
       success = true;
       return { kind: "dry-run", decision, renew, manifests: restartList.present.map((m) => m.file) };
     }
     const adminFile = join(o.root, LAYOUT.kubernetesDir, "admin.conf");
-    const oldAdmin = await readFile(adminFile, "utf8").catch(() => undefined);
-    const oldApiserver = fingerprintOf(inv, "apiserver");
-    const renew = await renewCertificates({
-      root: o.root, names: ["all"], validityDays: s.validityDays, log: o.log, now, lockHeld: true,
-      backupDir: join(o.root, s.backupDir), backupsKept: s.backupsKept, ...(o.onStep ? { onStep: o.onStep } : {}),
-    });
-    renewedAt = renew.start;
-    inv = await scanInventory(o.root);
+    let oldAdmin: string | undefined;
+    let renew: RenewResult;
+    let previousApiserver: string;
+    if (pending) {
+      o.log.warn(`the certificates renewed at ${pending.renewedAt} are not loaded yet (the last run could not restart): restarting the control plane now`, { backup: pending.backup });
+      renew = { start: new Date(pending.renewedAt), dryRun: false, recovery: { action: "none" }, renewed: [], skipped: [], writes: [], backup: pending.backup, before: inv };
+      previousApiserver = pending.previousApiserverFingerprint;
+    } else {
+      for (const r of decision.reasons) o.log.info(`due: ${r.text}`, { certificate: r.name });
+      oldAdmin = await readFile(adminFile, "utf8").catch(() => undefined);
+      const before = fingerprintOf(inv, "apiserver");
+      renew = await renewCertificates({
+        root: o.root, names: ["all"], validityDays: s.validityDays, log: o.log, now, lockHeld: true,
+        backupDir: join(o.root, s.backupDir), backupsKept: s.backupsKept, ...(o.onStep ? { onStep: o.onStep } : {}),
+      });
+      renewedAt = renew.start;
+      inv = await scanInventory(o.root);
+      previousApiserver = before ?? fingerprintOf(inv, "apiserver") ?? "";
+      await writePending(stateDir, { renewedAt: renew.start.toISOString(), backup: renew.backup ?? "", previousApiserverFingerprint: previousApiserver });
+    }
     const expected = fingerprintOf(inv, "apiserver");
     if (!expected) throw new RenewCertsError("RENEW_FAILED", `no apiserver certificate under ${o.root}: cannot prove the API server's health`);
     const credentials = await credentialsFromKubeconfig(adminFile, o.root);
+    // Not obtained (LEASE_TIMEOUT): the pending record stays, and the next run restarts.
     const lease = await coordinator.acquire();
     let restarts: ComponentResult[];
     try {
@@ -98,13 +114,14 @@ export async function runJob(o: RunJobOptions): Promise<RunOutcome> {
       });
     } catch (e) {
       if (!(e instanceof ComponentUnhealthyError)) throw e;
-      await rollBack(o, renew, e, oldApiserver ?? expected, coordinator);
+      await clearPendingAfter(stateDir, rollBack(o, renew, e, previousApiserver, coordinator));
       throw e; // unreachable: rollBack always throws
     } finally {
       await lease.release();
     }
+    await clearPending(stateDir);
     if (oldAdmin !== undefined && s.refreshRootKubeconfig) await refreshRootKubeconfig({ root: o.root, oldAdmin, log: o.log });
-    const names = renew.renewed.map((r) => r.name).join(", ");
+    const names = renew.renewed.map((r) => r.name).join(", ") || `the certificates renewed at ${renew.start.toISOString()}`;
     o.log.info(`renewed and healthy: ${renew.renewed.length} certificate(s), ${restarts.length} component(s) restarted`, { backup: renew.backup });
     await coordinator.event("CertificatesRenewed", `renewed ${names}; restarted ${restarts.map((r) => r.component).join(", ")}; all healthy`, "Normal");
     success = true;
@@ -123,6 +140,15 @@ export async function runJob(o: RunJobOptions): Promise<RunOutcome> {
       if (file) o.log.debug("metrics written", { file });
     }
     await lock?.release();
+  }
+}
+
+/** Clears the pending-restart record once a rollback has finished, whichever way it ended. */
+async function clearPendingAfter(stateDir: string, rollback: Promise<never>): Promise<never> {
+  try {
+    return await rollback;
+  } finally {
+    await clearPending(stateDir).catch(() => undefined);
   }
 }
 

@@ -5,6 +5,7 @@ import { bool, str } from "../command.js";
 import { HOST_PATHS, type Settings } from "../../config/settings.js";
 import { resolveSettings, numericFlag } from "../../config/load.js";
 import { runJob } from "../../run/job.js";
+import { kubeCoordinator } from "../../coordination/kube-coordinator.js";
 import { faultHook } from "../fault.js";
 
 /** Settings for `run`: defaults < the config file < flags, every value checked. */
@@ -37,6 +38,12 @@ What renew-certs.service runs on every control-plane host:
      the backup, the components restart onto the old files, exit 7.
   5. refresh /root/.kube/config when it was a copy of the old admin.conf, write
      the metrics file for node_exporter.
+With several control-plane hosts, only one restarts at a time: before step 3 it
+takes the Lease kube-system/renew-certs through the local API server (and checks
+that the other API servers are healthy); while another host holds it, it waits
+(leaseWaitSeconds), then exits 9 with the restart left for the next run. An
+unreachable API server (expired certificates, a single host) is logged and the
+run proceeds without the lease. Each outcome is recorded as an Event on the Node.
 
 Options:
   --config FILE                     settings file (${HOST_PATHS.configFile}); flags override it
@@ -61,6 +68,7 @@ changed); 7 rolled back; 8 rollback failed; 9 restart lease not obtained.
     const outcome = await runJob({
       root, settings, dryRun: bool(args, "dry-run"), log: io.log,
       progress: { isTTY: io.isTTY, write: io.stdout },
+      coordinator: kubeCoordinator({ root, settings, log: io.log }),
       ...(onStep ? { onStep } : {}),
     });
     if (outcome.kind === "dry-run") {
