@@ -12,6 +12,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   renew: { summary: "renew certificates and kubeconfigs now, natively (no kubeadm needed)", load: async () => (await import("./commands/renew.js")).renewCommand },
   restore: { summary: "put a backup back (undo a renewal), or list the backups", load: async () => (await import("./commands/restore.js")).restoreCommand },
   capi: { summary: "Cluster API: add certificate renewal to KubeadmControlPlane manifests", load: async () => (await import("./commands/capi.js")).capiCommand },
+  doctor: { summary: "check the timer, the last run, ages, annotations and the served certificate; say what to fix", load: async () => (await import("./commands/doctor.js")).doctorCommand },
   sandbox: { summary: "create a kubeadm-layout control plane on disk, for trying renew-certs safely", load: async () => (await import("./commands/sandbox.js")).sandboxCommand },
   install: { summary: "install the systemd timer, service, configuration file and executable on this host", load: async () => (await import("./commands/install.js")).installCommand },
   uninstall: { summary: "disable the timer and remove the units and the configuration file", load: async () => (await import("./commands/uninstall.js")).uninstallCommand },

@@ -1,0 +1,145 @@
+import { join } from "node:path";
+import { readFile } from "node:fs/promises";
+import type { Settings } from "../config/settings.js";
+import { HOST_PATHS } from "../config/settings.js";
+import type { Inventory } from "../inventory/scan.js";
+import { LAYOUT } from "../inventory/catalog.js";
+import { decideDue, renewableWindows, notDueMessage } from "../policy/due.js";
+import { DAY_MS } from "../policy/age.js";
+import { parseExposition } from "../run/metrics.js";
+import { manifestsToRestart } from "../manifests/list.js";
+import { readManifest, formatEndpoint } from "../manifests/manifest.js";
+import { servedFingerprint } from "../run/health.js";
+import type { SystemdHost } from "../host/systemd.js";
+import { exists } from "../util/fs.js";
+import type { KubeClient } from "../coordination/kube-client.js";
+import { finding, type Finding } from "./findings.js";
+
+/** Everything the checks look at; effects come in here. */
+export interface DoctorContext {
+  root: string;
+  settings: Settings;
+  inv: Inventory;
+  now: Date;
+  systemd: SystemdHost;
+  /** A client of the local API server, or undefined when none can be made. */
+  api: KubeClient | undefined;
+  /** The fingerprint served at the API server's endpoint (real default: a TLS handshake). */
+  served?: typeof servedFingerprint;
+}
+
+const days = (ms: number): number => Math.floor(ms / DAY_MS);
+
+/** The timer: installed, enabled, when it runs next. */
+export async function checkTimer(c: DoctorContext): Promise<Finding[]> {
+  const units = [HOST_PATHS.serviceUnit, HOST_PATHS.timerUnit];
+  const missing = [];
+  for (const u of units) if (!(await exists(join(c.root, u)))) missing.push(u);
+  if (missing.length > 0) return [finding("timer installed", "FAIL", `${missing.join(", ")} missing`, "renew-certs install")];
+  const out = [finding("timer installed", "OK", `${units.join(", ")} present`)];
+  if (!c.systemd.controls(c.root)) {
+    out.push(finding("timer enabled", "WARN", "not checked: --root is not / or systemd is not running here", "on the host: systemctl is-enabled renew-certs.timer"));
+    return out;
+  }
+  const enabled = await c.systemd.systemctl(["is-enabled", "renew-certs.timer"]);
+  out.push(enabled.stdout.trim() === "enabled"
+    ? finding("timer enabled", "OK", "renew-certs.timer is enabled")
+    : finding("timer enabled", "FAIL", `renew-certs.timer is ${enabled.stdout.trim() || "not enabled"}`, "systemctl enable --now renew-certs.timer"));
+  const next = await c.systemd.systemctl(["list-timers", "renew-certs.timer", "--all", "--no-pager", "--no-legend"]);
+  const line = next.stdout.trim().split("\n")[0] ?? "";
+  out.push(line && !/^n\/a/i.test(line)
+    ? finding("next run", "OK", line.replace(/\s+/g, " "))
+    : finding("next run", "WARN", "renew-certs.timer has no next run scheduled", "systemctl start renew-certs.timer"));
+  return out;
+}
+
+/** The last run and its result, from the metrics file; and whether that file is fresh. */
+export async function checkLastRun(c: DoctorContext): Promise<Finding[]> {
+  if (!c.settings.metricsFile) return [finding("last run", "WARN", "metricsFile is empty in the configuration: no record of runs", "journalctl -u renew-certs -n 50")];
+  const file = join(c.root, c.settings.metricsFile);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    return [finding("last run", "WARN", `no metrics file ${file}: renew-certs has not run yet on this host`, "systemctl start renew-certs.service && journalctl -u renew-certs")];
+  }
+  const samples = parseExposition(text).samples;
+  const value = (name: string): number | undefined => samples.find((s) => s.name === name)?.value;
+  const at = value("renew_certs_last_run_timestamp_seconds");
+  const ok = value("renew_certs_last_run_success");
+  if (at === undefined || ok === undefined) return [finding("last run", "WARN", `${file} has no last-run metrics`, "systemctl start renew-certs.service")];
+  const age = c.now.getTime() - at * 1000;
+  const when = new Date(at * 1000).toISOString();
+  return [
+    ok === 1 ? finding("last run", "OK", `succeeded at ${when}`) : finding("last run", "FAIL", `failed at ${when}`, "journalctl -u renew-certs -n 100 --no-pager"),
+    age > 2 * DAY_MS
+      ? finding("metrics fresh", "WARN", `${file} is ${days(age)} days old: the timer has not run since`, "systemctl list-timers renew-certs.timer; systemctl status renew-certs")
+      : finding("metrics fresh", "OK", `${file} written ${Math.round(age / 3_600_000)} h ago`),
+  ];
+}
+
+/** Certificate ages against the interval, and expiry. */
+export function checkCertificates(c: DoctorContext): Finding[] {
+  const d = decideDue(renewableWindows(c.inv), c.settings, c.now);
+  if (d.disabled) return [finding("certificate ages", "WARN", "renewal is disabled (certificateRenewInterval: 0)", `set certificateRenewInterval in ${HOST_PATHS.configFile}`)];
+  const expired = d.reasons.filter((r) => r.kind === "expired");
+  if (expired.length > 0) return [finding("certificate ages", "FAIL", expired.map((r) => r.text).join("; "), "renew-certs run (or renew-certs renew all, then restart the control plane)")];
+  if (d.due) return [finding("certificate ages", "WARN", `due now: ${d.reasons.map((r) => r.text).join("; ")}`, "renew-certs run (the timer does it at its next run)")];
+  return [finding("certificate ages", "OK", notDueMessage(d, c.settings).replace(/^not due: /, ""))];
+}
+
+/** The CAs: renew-certs never renews them; their expiry ends the cluster. */
+export function checkCas(c: DoctorContext): Finding[] {
+  return c.inv.cas.filter((ca) => ca.cert).map((ca) => {
+    const left = days(new Date(ca.cert!.validTo).getTime() - c.now.getTime());
+    const fix = "renew the CA by hand (kubeadm does not): see Kubernetes' \"manual rotation of CA certificates\"";
+    return left < 30 ? finding(`CA ${ca.spec.name}`, "FAIL", `expires in ${left} days`, fix)
+      : left < 365 ? finding(`CA ${ca.spec.name}`, "WARN", `expires in ${left} days: leaves are capped at its expiry`, fix)
+      : finding(`CA ${ca.spec.name}`, "OK", `${left} days left`);
+  });
+}
+
+/** Manifests annotated, and each mirror pod's annotation equal to its manifest's. */
+export async function checkAnnotations(c: DoctorContext): Promise<Finding[]> {
+  const key = c.settings.annotationKey;
+  const out: Finding[] = [];
+  const { present } = await manifestsToRestart(c.root, c.settings.manifests);
+  for (const ref of present) {
+    const m = await readManifest(ref.file);
+    const value = m.annotations[key];
+    if (!value) {
+      out.push(finding(`${ref.component} annotated`, "WARN", `${ref.file} has no ${key}: renew-certs has not restarted it yet`, "nothing, until the first renewal (renew-certs run)"));
+      continue;
+    }
+    out.push(finding(`${ref.component} annotated`, "OK", `${key}: "${value}" (${new Date(Number(value) * 1000).toISOString()})`));
+    if (!c.api) continue;
+    const pod = `${ref.component}-${c.settings.nodeName}`;
+    try {
+      const p = await c.api.get<{ metadata?: { annotations?: Record<string, string> } }>(`/api/v1/namespaces/kube-system/pods/${pod}`);
+      const mirror = p.metadata?.annotations?.[key];
+      out.push(mirror === value
+        ? finding(`${pod} mirror pod`, "OK", `runs the annotated manifest (${key}: "${value}")`)
+        : finding(`${pod} mirror pod`, "FAIL", `annotation is ${mirror === undefined ? "missing" : `"${mirror}"`}, the manifest's is "${value}": the kubelet has not restarted it`, "journalctl -u kubelet; crictl ps --name " + ref.component));
+    } catch (e) {
+      out.push(finding(`${pod} mirror pod`, "WARN", `could not read it through the API: ${(e as Error).message}`, `kubectl get pod -n kube-system ${pod} -o yaml`));
+    }
+  }
+  if (!c.api && present.length > 0) out.push(finding("mirror pods", "WARN", "the API server is not reachable with admin.conf: mirror pods not compared", "kubectl --kubeconfig /etc/kubernetes/admin.conf get pods -n kube-system"));
+  return out;
+}
+
+/** The API server serves the certificate on disk (else it still runs on the old one). */
+export async function checkServed(c: DoctorContext): Promise<Finding[]> {
+  const file = join(c.root, LAYOUT.manifestsDir, "kube-apiserver.yaml");
+  const leaf = c.inv.leaves.find((l) => l.spec.name === "apiserver");
+  if (!leaf?.cert || !(await exists(file))) return [];
+  const endpoint = (await readManifest(file)).advertiseEndpoint;
+  try {
+    const served = await (c.served ?? servedFingerprint)(endpoint, 3000);
+    return served === leaf.cert.fingerprint256
+      ? [finding("served certificate", "OK", `${formatEndpoint(endpoint)} serves ${leaf.certFile}`)]
+      : [finding("served certificate", "FAIL", `${formatEndpoint(endpoint)} serves another certificate than ${leaf.certFile}: kube-apiserver has not been restarted since the renewal`, "renew-certs run (it restarts when a renewal is pending), or restart kube-apiserver")];
+  } catch (e) {
+    return [finding("served certificate", "WARN", `${formatEndpoint(endpoint)}: ${(e as Error).message}`, "crictl ps --name kube-apiserver; journalctl -u kubelet")];
+  }
+}
