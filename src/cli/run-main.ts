@@ -8,14 +8,14 @@ import { createLogger } from "../log/logger.js";
 /** The commands, loaded on demand so that `status` never loads the X.509 builder. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   status: { summary: "show every kubeadm certificate, its expiry, residual time and age", load: async () => (await import("./commands/status.js")).statusCommand },
-  run: { summary: "the scheduled job: renew when due, restart the control plane, prove health, roll back", load: async () => (await import("./commands/run.js")).runCommand },
   renew: { summary: "renew certificates and kubeconfigs now, natively (no kubeadm needed)", load: async () => (await import("./commands/renew.js")).renewCommand },
   restore: { summary: "put a backup back (undo a renewal), or list the backups", load: async () => (await import("./commands/restore.js")).restoreCommand },
-  capi: { summary: "Cluster API: add certificate renewal to KubeadmControlPlane manifests", load: async () => (await import("./commands/capi.js")).capiCommand },
-  doctor: { summary: "check the timer, the last run, ages, annotations and the served certificate; say what to fix", load: async () => (await import("./commands/doctor.js")).doctorCommand },
-  sandbox: { summary: "create a kubeadm-layout control plane on disk, for trying renew-certs safely", load: async () => (await import("./commands/sandbox.js")).sandboxCommand },
+  run: { summary: "the scheduled job: renew when due, restart the control plane, prove health, roll back", load: async () => (await import("./commands/run.js")).runCommand },
   install: { summary: "install the systemd timer, service, configuration file and executable on this host", load: async () => (await import("./commands/install.js")).installCommand },
   uninstall: { summary: "disable the timer and remove the units and the configuration file", load: async () => (await import("./commands/uninstall.js")).uninstallCommand },
+  doctor: { summary: "check the timer, the last run, ages, annotations and the served certificate; say what to fix", load: async () => (await import("./commands/doctor.js")).doctorCommand },
+  capi: { summary: "Cluster API: add certificate renewal to KubeadmControlPlane manifests", load: async () => (await import("./commands/capi.js")).capiCommand },
+  sandbox: { summary: "create a kubeadm-layout control plane on disk, for trying renew-certs safely", load: async () => (await import("./commands/sandbox.js")).sandboxCommand },
 };
 
 /** Registers a command (used by later capabilities; keeps this file the one list). */

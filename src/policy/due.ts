@@ -97,3 +97,17 @@ export function notDueMessage(d: DueDecision, p: DuePolicy): string {
   if (!d.oldest || !d.dueDate) return "no renewable certificates found: nothing to do";
   return `not due: the oldest certificate, ${d.oldest.name}, is ${d.oldest.ageDays} days old; the interval is ${p.certificateRenewInterval} days; renewal is due on ${d.dueDate.toISOString().slice(0, 10)}`;
 }
+
+/** One line saying why a run is due, grouping the certificates by reason. */
+export function dueSummary(d: DueDecision, p: DuePolicy): string {
+  const by = (kind: DueReason["kind"]): string[] => d.reasons.filter((r) => r.kind === kind).map((r) => r.name);
+  const parts: string[] = [];
+  const expired = by("expired");
+  const margin = by("expires-within-margin");
+  const old = by("older-than-interval");
+  const list = (names: string[]): string => (names.length <= 3 ? names.join(", ") : `${names.slice(0, 3).join(", ")} and ${names.length - 3} more`);
+  if (expired.length > 0) parts.push(`${expired.length} expired (${list(expired)})`);
+  if (margin.length > 0) parts.push(`${margin.length} expire within the safety margin of ${p.safetyMarginDays} days (${list(margin)})`);
+  if (old.length > 0) parts.push(`${old.length} at least ${p.certificateRenewInterval} days old (${list(old)}${d.oldest ? `; the oldest, ${d.oldest.name}, is ${d.oldest.ageDays} days old` : ""})`);
+  return `due: ${parts.join("; ")}`;
+}

@@ -4,7 +4,7 @@ import type { Settings } from "../config/settings.js";
 import type { Logger } from "../log/logger.js";
 import { LAYOUT } from "../inventory/catalog.js";
 import { scanInventory, type Inventory } from "../inventory/scan.js";
-import { decideDue, notDueMessage, renewableWindows, type DueDecision } from "../policy/due.js";
+import { decideDue, dueSummary, notDueMessage, renewableWindows, type DueDecision } from "../policy/due.js";
 import { renewCertificates, lockAndRecover, stateDirOf, type RenewResult } from "../renewal/renew.js";
 import { readPending, writePending, clearPending } from "./pending.js";
 import { openBackup, restoreFiles } from "../renewal/backup.js";
@@ -75,7 +75,7 @@ export async function runJob(o: RunJobOptions): Promise<RunOutcome> {
     }
     const restartList = await manifestsToRestart(o.root, s.manifests);
     if (o.dryRun) {
-      for (const r of decision.reasons) o.log.info(`due: ${r.text}`, { certificate: r.name });
+      o.log.info(dueSummary(decision, s));
       const renew = await renewCertificates({ root: o.root, names: ["all"], dryRun: true, validityDays: s.validityDays, log: o.log, now });
       success = true;
       return { kind: "dry-run", decision, renew, manifests: restartList.present.map((m) => m.file) };
@@ -89,7 +89,8 @@ export async function runJob(o: RunJobOptions): Promise<RunOutcome> {
       renew = { start: new Date(pending.renewedAt), dryRun: false, recovery: { action: "none" }, renewed: [], skipped: [], writes: [], backup: pending.backup, before: inv };
       previousApiserver = pending.previousApiserverFingerprint;
     } else {
-      for (const r of decision.reasons) o.log.info(`due: ${r.text}`, { certificate: r.name });
+      o.log.info(dueSummary(decision, s));
+      for (const r of decision.reasons) o.log.debug(`due: ${r.text}`, { certificate: r.name });
       oldAdmin = await readFile(adminFile, "utf8").catch(() => undefined);
       const before = fingerprintOf(inv, "apiserver");
       renew = await renewCertificates({

@@ -5,6 +5,7 @@ import { bool, str } from "../command.js";
 import { HOST_PATHS, type Settings } from "../../config/settings.js";
 import { resolveSettings, numericFlag } from "../../config/load.js";
 import { runJob } from "../../run/job.js";
+import { dueSummary } from "../../policy/due.js";
 import { kubeCoordinator } from "../../coordination/kube-coordinator.js";
 import { faultHook } from "../fault.js";
 
@@ -72,7 +73,7 @@ changed); 7 rolled back; 8 rollback failed; 9 restart lease not obtained.
       ...(onStep ? { onStep } : {}),
     });
     if (outcome.kind === "dry-run") {
-      io.stdout(`due: ${outcome.decision.reasons.map((r) => r.text).join("; ")}\n` +
+      io.stdout(`${dueSummary(outcome.decision, settings)}\n` +
         `would renew ${outcome.renew.renewed.length} certificate(s): ${outcome.renew.renewed.map((r) => r.name).join(", ")}\n` +
         `would restart, in order: ${outcome.manifests.join(", ") || "nothing (no manifests found)"}\n--dry-run: nothing was written\n`);
     } else if (outcome.kind === "renewed") {
