@@ -148,3 +148,19 @@ test("status says what run would decide now, with the host's config file when th
   assert.equal(run.disabled, true);
   assert.ok(run.config.endsWith("etc/renew-certs/config.yaml"));
 });
+
+test("status warns when kubelet.conf embeds a client certificate that expires within 30 days", async (t) => {
+  const root = await copySandbox(t, { keySpec: { type: "ec", curve: "P-256" }, ageDays: 340 });
+  const pem = await readFile(join(root, "var/lib/kubelet/pki/kubelet-client-current.pem"), "utf8");
+  const cert = pem.slice(0, pem.indexOf("-----END CERTIFICATE-----") + 26);
+  const key = pem.slice(cert.length);
+  const file = join(root, "etc/kubernetes/kubelet.conf");
+  const b64 = (s: string): string => Buffer.from(s).toString("base64");
+  await writeFile(file, (await readFile(file, "utf8"))
+    .replace(/client-certificate: .*/, `client-certificate-data: ${b64(cert)}`)
+    .replace(/client-key: .*/, `client-key-data: ${b64(key.trim() + "\n")}`));
+  const r = cli(["status", "--root", root]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^kubelet\.conf: embedded client certificate, expires .* \(25d\); not renewed by renew-certs$/m);
+  assert.match(r.stdout, /^WARNING: kubelet\.conf embeds a client certificate that expires .*: the kubelet does not rotate an embedded certificate/m);
+});
