@@ -56,8 +56,19 @@ export function signingAlgorithm(spec: KeySpec): RsaHashedImportParams | EcKeyIm
   return { name: "ECDSA", namedCurve: spec.curve, hash: spec.curve === "P-384" ? "SHA-384" : "SHA-256" };
 }
 
-/** Imports a Node.js key into WebCrypto for signing (private) or for a certificate (public). */
-export async function toCryptoKey(key: KeyObject, spec: KeySpec): Promise<webcrypto.CryptoKey> {
+const imported = new WeakMap<KeyObject, Promise<webcrypto.CryptoKey>>();
+
+/** Imports a Node.js key into WebCrypto for signing (private) or for a certificate (public), once per key. */
+export function toCryptoKey(key: KeyObject, spec: KeySpec): Promise<webcrypto.CryptoKey> {
+  let p = imported.get(key);
+  if (!p) {
+    p = importKey(key, spec);
+    imported.set(key, p);
+  }
+  return p;
+}
+
+async function importKey(key: KeyObject, spec: KeySpec): Promise<webcrypto.CryptoKey> {
   const alg = signingAlgorithm(spec);
   if (key.type === "private") {
     return webcrypto.subtle.importKey("pkcs8", key.export({ type: "pkcs8", format: "der" }), alg, false, ["sign"]);
