@@ -38,7 +38,7 @@ export async function checkTimer(c: DoctorContext): Promise<Finding[]> {
   if (missing.length > 0) return [finding("timer installed", "FAIL", `${missing.join(", ")} missing`, "renew-certs install")];
   const out = [finding("timer installed", "OK", `${units.join(", ")} present`)];
   if (!c.systemd.controls(c.root)) {
-    out.push(finding("timer enabled", "WARN", "not checked: --root is not / or systemd is not running here", "on the host: systemctl is-enabled renew-certs.timer"));
+    out.push(finding("timer enabled", "SKIP", "not checked: --root is not / or systemd is not running here", "on the host: systemctl is-enabled renew-certs.timer"));
     return out;
   }
   const enabled = await c.systemd.systemctl(["is-enabled", "renew-certs.timer"]);

@@ -1,5 +1,6 @@
 /** How bad a finding is. */
-export type Severity = "OK" | "WARN" | "FAIL";
+/** SKIP: the check cannot run here (no systemd, or --root is not /); it neither passes nor fails. */
+export type Severity = "OK" | "SKIP" | "WARN" | "FAIL";
 
 /** One finding of `doctor`: what was checked, what was found, and the command that fixes it. */
 export interface Finding {

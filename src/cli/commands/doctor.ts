@@ -11,7 +11,7 @@ export const doctorCommand: Command = {
   summary: "check the timer, the last run, ages, annotations and the served certificate; say what to fix",
   help: `Usage: renew-certs doctor [--root DIR] [-o table|json]
 
-Checks, in the order an operator would, and prints OK / WARN / FAIL with the
+Checks, in the order an operator would, and prints OK / SKIP / WARN / FAIL with the
 command that fixes each finding:
   timer installed, enabled, next run      (systemctl; skipped when --root is not /)
   last run and its result, metrics fresh  (the node_exporter metrics file)
@@ -37,7 +37,7 @@ Options:
       io.stdout(renderData(report, "json"));
     } else {
       const color = io.isTTY && !io.env["NO_COLOR"];
-      const paint = (s: string): string => !color ? s : s === "OK" ? `\u001b[32m${s}\u001b[0m` : s === "WARN" ? `\u001b[33m${s}\u001b[0m` : `\u001b[31m${s}\u001b[0m`;
+      const paint = (s: string): string => !color ? s : s === "OK" ? `\u001b[32m${s}\u001b[0m` : s === "SKIP" ? `\u001b[90m${s}\u001b[0m` : s === "WARN" ? `\u001b[33m${s}\u001b[0m` : `\u001b[31m${s}\u001b[0m`;
       const w = Math.max(...report.findings.map((f) => f.check.length));
       for (const f of report.findings) {
         io.stdout(`${paint(f.severity.padEnd(4))}  ${f.check.padEnd(w)}  ${f.detail}\n${f.fix ? `      ${" ".repeat(w)}  fix: ${f.fix}\n` : ""}`);
