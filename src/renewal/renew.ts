@@ -2,7 +2,7 @@ import { join, relative, dirname } from "node:path";
 import { readdir } from "node:fs/promises";
 import { scanInventory, type Inventory } from "../inventory/scan.js";
 import { LAYOUT, type CaName } from "../inventory/catalog.js";
-import { generateKey } from "../pki/keys.js";
+import { generateKey, keySpecOf } from "../pki/keys.js";
 import type { Logger } from "../log/logger.js";
 import { writeFileAtomic, removeStrayTemps, type AtomicWriteOptions } from "../util/atomic.js";
 import { loadCa, loadLeaf, type LoadedCa } from "./material.js";
@@ -102,14 +102,23 @@ export async function renewCertificates(o: RenewOptions): Promise<RenewResult> {
     const { selected, skipped } = selectLeaves(before, o.names);
     for (const s of skipped) log[s.level](s.reason, { certificate: s.name });
 
+    // Key generation is the whole cost: start every key now, on the thread pool, while the main
+    // thread loads and checks the old material; each certificate is signed as soon as its key is ready.
+    const early = selected.map((l) => {
+      try {
+        const p = generateKey(keySpecOf(l.cert!.publicKey, l.certFile));
+        p.catch(() => undefined); // a run that stops on bad input below must not leave a rejection behind
+        return p;
+      } catch {
+        return undefined; // unsupported key type: loadLeaf below says so
+      }
+    });
     // Load and check everything first: any bad input stops the run before a single write.
     const cas = new Map<CaName, LoadedCa>();
     for (const l of selected) if (!cas.has(l.spec.ca)) cas.set(l.spec.ca, await loadCa(l.ca));
     const loaded = [];
     for (const l of selected) loaded.push(await loadLeaf(l, cas.get(l.spec.ca)!));
-    // Key generation is the whole cost: all keys at once, on the thread pool.
-    const keys = await Promise.all(loaded.map((l) => generateKey(l.spec)));
-    const reissued: Reissued[] = await Promise.all(loaded.map((l, i) => reissue(l, start, validityDays, keys[i])));
+    const reissued: Reissued[] = await Promise.all(loaded.map(async (l, i) => reissue(l, start, validityDays, await (early[i] ?? generateKey(l.spec)))));
     for (const r of reissued) {
       if (r.cappedAtCaDaysLeft !== undefined) {
         log.warn(`CERTIFICATE ${r.loaded.leaf.spec.name} CAPPED AT ITS CA'S EXPIRY: CA ${r.loaded.ca.entry.spec.name} has only ${r.cappedAtCaDaysLeft} days left; renew the CA (kubeadm does not) before it expires`, { notAfter: r.notAfter.toISOString() });
