@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir, rm, stat, writeFile, chmod } from "node:fs/promises";
+import { mkdir, open, readFile, readdir, rm, stat, chmod } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { dirname, join, relative, isAbsolute, resolve } from "node:path";
 import { fileError, isErrno, RenewCertsError } from "../errors.js";
@@ -42,6 +42,7 @@ export async function createBackup(root: string, backupDir: string, files: strin
     await mkdir(backupDir, { recursive: true, mode: 0o700 });
     await mkdir(dir, { mode: 0o700 });
     await chmod(dir, 0o700);
+    const copies: { target: string; data: Buffer }[] = [];
     for (const file of [...new Set(files)]) {
       let data: Buffer;
       let s;
@@ -54,11 +55,21 @@ export async function createBackup(root: string, backupDir: string, files: strin
       }
       const rel = relative(root, file);
       if (rel.startsWith("..") || isAbsolute(rel)) throw new RenewCertsError("INTERNAL", `${file} is outside the root ${root}`);
-      const target = join(dir, "files", rel);
-      await mkdir(dirname(target), { recursive: true, mode: 0o700 });
-      await writeFile(target, data, { mode: 0o600 });
+      copies.push({ target: join(dir, "files", rel), data });
       index.files.push({ path: rel, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, sha256: sha256(data) });
     }
+    // Durable before the intent record points at it: a restore after a power cut needs these bytes.
+    for (const d of new Set(copies.map((c) => dirname(c.target)))) await mkdir(d, { recursive: true, mode: 0o700 });
+    await Promise.all(copies.map(async (c) => {
+      const fh = await open(c.target, "wx", 0o600);
+      try {
+        await fh.writeFile(c.data);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    }));
+    for (const d of new Set(copies.map((c) => dirname(c.target)))) await fsyncDir(d);
     await writeFileAtomic(join(dir, "backup.json"), JSON.stringify(index, null, 2) + "\n", { mode: 0o600, what: "backup index" });
     await fsyncDir(backupDir);
   } catch (e) {

@@ -1,6 +1,6 @@
 import { X509Certificate, type KeyObject } from "node:crypto";
 import { generateKey, privateKeyPem } from "../pki/keys.js";
-import { extensionsOf, issueCertificate, parsed, subjectDer, subjectKeyIdExtension, OID, x509 } from "../pki/sign.js";
+import { extensionsOf, issueCertificate, parsed, subjectDer, subjectKeyIdExtension, OID, type x509 } from "../pki/sign.js";
 import { RenewCertsError } from "../errors.js";
 import { DAY_MS } from "../policy/age.js";
 import type { LoadedLeaf } from "./material.js";
@@ -26,11 +26,18 @@ export function validityWindow(start: Date, validityDays: number, caNotAfter: Da
   return { notBefore, notAfter: capped ? caNotAfter : wanted, capped };
 }
 
-const IDENTITY_OIDS = [OID.subjectAltName, OID.keyUsage, OID.extKeyUsage, OID.basicConstraints];
+const IDENTITY_OIDS: readonly string[] = [OID.subjectAltName, OID.keyUsage, OID.extKeyUsage, OID.basicConstraints];
 
-function rawExtension(cert: X509Certificate, oid: string): string | undefined {
-  const ext = parsed(cert).extensions.find((e) => e.type === oid);
-  return ext ? Buffer.from(ext.rawData).toString("hex") : undefined;
+/**
+ * The DER of the old certificate's identity: its subject and its identity extensions (each whole:
+ * OID, criticality, value). The new certificate must contain each byte for byte; searching its DER
+ * for them avoids parsing every new certificate again with the ASN.1 library, the slow part.
+ */
+function identityDer(cert: X509Certificate): { subject: Buffer; extensions: { oid: string; der: Buffer }[] } {
+  return {
+    subject: Buffer.from(subjectDer(cert)),
+    extensions: parsed(cert).extensions.filter((e) => IDENTITY_OIDS.includes(e.type)).map((e) => ({ oid: e.type, der: Buffer.from(e.rawData) })),
+  };
 }
 
 /**
@@ -46,8 +53,9 @@ export function checkReissued(r: Pick<Reissued, "cert" | "key" | "loaded">): voi
   };
   if (!cert.verify(loaded.ca.cert.publicKey)) fail(`not signed by ${loaded.ca.entry.spec.name}`);
   if (!cert.checkPrivateKey(key)) fail("its key does not match");
-  if (Buffer.compare(Buffer.from(subjectDer(cert)), Buffer.from(subjectDer(loaded.cert))) !== 0) fail("subject differs from the old certificate");
-  for (const oid of IDENTITY_OIDS) if (rawExtension(cert, oid) !== rawExtension(loaded.cert, oid)) fail(`extension ${oid} differs from the old certificate`);
+  const old = identityDer(loaded.cert);
+  if (cert.subject !== loaded.cert.subject || !cert.raw.includes(old.subject)) fail("subject differs from the old certificate");
+  for (const e of old.extensions) if (!cert.raw.includes(e.der)) fail(`extension ${e.oid} differs from the old certificate`);
   if (cert.serialNumber === loaded.cert.serialNumber) fail("serial number was reused");
   if (cert.publicKey.export({ type: "spki", format: "der" }).equals(loaded.cert.publicKey.export({ type: "spki", format: "der" }))) fail("public key was reused");
 }

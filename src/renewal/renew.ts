@@ -4,7 +4,7 @@ import { scanInventory, type Inventory } from "../inventory/scan.js";
 import { LAYOUT, type CaName } from "../inventory/catalog.js";
 import { generateKey, keySpecOf } from "../pki/keys.js";
 import type { Logger } from "../log/logger.js";
-import { writeFileAtomic, removeStrayTemps, type AtomicWriteOptions } from "../util/atomic.js";
+import { writeFilesAtomic, removeStrayTemps, type AtomicWriteOptions } from "../util/atomic.js";
 import { loadCa, loadLeaf, type LoadedCa } from "./material.js";
 import { reissue, type Reissued } from "./reissue.js";
 import { checkNames, selectLeaves, writesFor, type FileWrite, type Skipped } from "./plan.js";
@@ -144,9 +144,7 @@ export async function renewCertificates(o: RenewOptions): Promise<RenewResult> {
     log.info("backup written", { backup: result.backup, files: changing.length });
     await writeIntent(stateDir, { started: start.toISOString(), backup: result.backup, files: writes.map((w) => ({ path: relative(o.root, w.path), newSha256: sha256(w.content) })) }, o.onStep);
     try {
-      for (const w of writes) {
-        await writeFileAtomic(w.path, w.content, { ...(w.mode !== undefined ? { mode: w.mode } : {}), what: w.what, ...(o.onStep ? { onStep: o.onStep } : {}) });
-      }
+      await writeFilesAtomic(writes.map((w) => ({ file: w.path, content: w.content, options: { ...(w.mode !== undefined ? { mode: w.mode } : {}), what: w.what } })), o.onStep);
     } catch (e) {
       // Never leave a mix: put the old files back now; if even that fails, the intent record
       // stays and the next run restores them.
