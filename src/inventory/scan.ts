@@ -105,16 +105,24 @@ async function scanKubelet(root: string): Promise<KubeletEntry> {
 }
 
 /**
+ * Checks that `root` exists and holds a kubeadm control plane (etc/kubernetes/pki/ca.crt), before
+ * anything reads or writes under it.
+ */
+export async function checkControlPlane(root: string): Promise<void> {
+  await checkRoot(root);
+  const caCrt = hostPath(root, LAYOUT.pkiDir, "ca.crt");
+  if (!(await exists(caCrt))) {
+    throw new RenewCertsError("ROOT", `no kubeadm control plane under ${root}: ${caCrt} not found; pass the right directory with --root`, { file: caCrt });
+  }
+}
+
+/**
  * Finds every CA, leaf and kubeconfig kubeadm manages under `root` (default "/"). Throws a
  * RenewCertsError naming the file for anything unreadable or unparseable.
  */
 export async function scanInventory(root = "/"): Promise<Inventory> {
-  await checkRoot(root);
+  await checkControlPlane(root);
   const cas = await Promise.all(CAS.map((spec) => scanCa(root, spec)));
-  const main = cas.find((c) => c.spec.name === "ca")!;
-  if (main.missing) {
-    throw new RenewCertsError("ROOT", `no kubeadm control plane under ${root}: ${main.certFile} not found; pass the right directory with --root`, { file: main.certFile });
-  }
   const etcdCa = cas.find((c) => c.spec.name === "etcd-ca")!;
   const externalEtcd = etcdCa.missing;
   const wanted = LEAVES.filter((l) => !(externalEtcd && l.ca === "etcd-ca"));

@@ -293,3 +293,10 @@ test("renew without names explains what to pass", () => {
   assert.match(r.stderr, /say what to renew: renew-certs renew all, or any of admin\.conf/);
   assert.ok(CLI.endsWith("main.js"));
 });
+
+test("renew on a root that does not exist says so and creates nothing there", () => {
+  const r = cli(["renew", "all", "--root", "/tmp/renew-certs-no-such-root"]);
+  assert.equal(r.status, 4);
+  assert.equal(r.stderr, "error: root /tmp/renew-certs-no-such-root does not exist: pass the directory that holds etc/kubernetes with --root\n");
+  assert.equal(spawnSync("test", ["-e", "/tmp/renew-certs-no-such-root"]).status, 1);
+});

@@ -1,6 +1,6 @@
 import { join, relative, dirname } from "node:path";
 import { readdir } from "node:fs/promises";
-import { scanInventory, type Inventory } from "../inventory/scan.js";
+import { checkControlPlane, scanInventory, type Inventory } from "../inventory/scan.js";
 import { LAYOUT, type CaName } from "../inventory/catalog.js";
 import { generateKey, keySpecOf } from "../pki/keys.js";
 import type { Logger } from "../log/logger.js";
@@ -71,6 +71,7 @@ async function manifestFiles(root: string): Promise<string[]> {
 
 /** Takes the run lock and finishes what an interrupted run left. */
 export async function lockAndRecover(root: string, log: Logger, lockTimeoutMs = 60_000): Promise<{ lock: Lock; recovery: Recovery }> {
+  await checkControlPlane(root); // never create the state directory under a wrong --root
   const stateDir = stateDirOf(root);
   const lock = await acquireLock(join(stateDir, "lock"), lockTimeoutMs);
   try {

@@ -128,7 +128,8 @@ export async function runJob(o: RunJobOptions): Promise<RunOutcome> {
     success = true;
     return { kind: "renewed", decision, renew, restarts };
   } catch (e) {
-    if (!(e instanceof RenewCertsError && (e.code === "ROLLED_BACK" || e.code === "ROLLBACK_FAILED"))) {
+    // No event before the inventory was read: on a host that is not a control plane there is no Node to tell.
+    if (inv && !(e instanceof RenewCertsError && (e.code === "ROLLED_BACK" || e.code === "ROLLBACK_FAILED"))) {
       await coordinator.event("CertificateRenewalFailed", (e as Error).message, "Warning");
     }
     throw e;

@@ -53,3 +53,15 @@ test("run with an interval of 0 logs one line and exits 0", async (t) => {
   assert.equal(lines[0]!.level, "info");
   assert.match(lines[0]!.msg, /disabled/);
 });
+
+test("run on a directory that is not a control plane fails with one line and writes nothing there", async (t) => {
+  const { mkdtemp, readdir, rm } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const dir = await mkdtemp(join(tmpdir(), "renew-certs-empty-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const r = cli(["run", "--root", dir]);
+  assert.equal(r.status, 4);
+  assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  assert.match(r.stderr, /no kubeadm control plane under .*: .*pki\/ca\.crt not found; pass the right directory with --root/);
+  assert.deepEqual(await readdir(dir), []);
+});
