@@ -153,3 +153,21 @@ test("a run that cannot get the restart lease exits 9 with the renewal done, and
   assert.deepEqual(events, ["CertificateRenewalFailed", "CertificatesRenewed"]);
   assert.equal((await runJob({ root, settings, log: memoryLogger(), coordinator: free })).kind, "not-due");
 });
+
+test("a rollback killed half-way is finished by the next run: the whole previous set comes back", async (t) => {
+  const root = await copySandbox(t, { keySpec: { type: "ec", curve: "P-256" }, ageDays: 300 });
+  const before = controlPlane(await snapshot(root));
+  const { renewCertificates, lockAndRecover, stateDirOf } = await import("../renewal/renew.js");
+  const { openBackup } = await import("../renewal/backup.js");
+  const { writeIntent } = await import("../renewal/intent.js");
+  const renew = await renewCertificates({ root, names: ["all"], log: memoryLogger() });
+  const { dir, index } = await openBackup(join(root, settings.backupDir), renew.backup!);
+  const files = index.files.filter((f) => !f.path.startsWith("etc/kubernetes/manifests/"));
+  // What rollBack records before restoring; then only the first two files get their old bytes back.
+  await writeIntent(stateDirOf(root), { started: new Date().toISOString(), backup: dir, files: files.map((f) => ({ path: f.path, newSha256: f.sha256 })) });
+  for (const f of files.slice(0, 2)) await writeFile(join(root, f.path), await readFile(join(dir, "files", f.path)));
+  const { lock, recovery } = await lockAndRecover(root, memoryLogger());
+  await lock.release();
+  assert.equal(recovery.action, "restored");
+  assert.deepEqual(controlPlane(await snapshot(root)), before);
+});

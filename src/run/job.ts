@@ -8,6 +8,7 @@ import { decideDue, dueSummary, notDueMessage, renewableWindows, type DueDecisio
 import { renewCertificates, lockAndRecover, stateDirOf, type RenewResult } from "../renewal/renew.js";
 import { readPending, writePending, clearPending } from "./pending.js";
 import { openBackup, restoreFiles } from "../renewal/backup.js";
+import { writeIntent, clearIntent } from "../renewal/intent.js";
 import { manifestsToRestart } from "../manifests/list.js";
 import { writeFileAtomic, type AtomicWriteOptions } from "../util/atomic.js";
 import { RenewCertsError } from "../errors.js";
@@ -166,7 +167,12 @@ async function rollBack(o: RunJobOptions, renew: RenewResult, failure: Component
   const manifestsDir = LAYOUT.manifestsDir + "/";
   const restarted = failure.results.map((r) => r.file);
   try {
-    await restoreFiles(o.root, dir, { ...index, files: index.files.filter((f) => !f.path.startsWith(manifestsDir)) });
+    // The restore is itself recorded, so that a run killed half-way through it is finished by the next.
+    const files = index.files.filter((f) => !f.path.startsWith(manifestsDir));
+    const stateDir = stateDirOf(o.root);
+    await writeIntent(stateDir, { started: new Date().toISOString(), backup: dir, files: files.map((f) => ({ path: f.path, newSha256: f.sha256 })) });
+    await restoreFiles(o.root, dir, { ...index, files });
+    await clearIntent(stateDir);
     const backedUp = new Map(index.files.filter((f) => f.path.startsWith(manifestsDir)).map((f) => [join(o.root, f.path), f]));
     const refs = (await manifestsToRestart(o.root, s.manifests)).present.filter((m) => restarted.includes(m.file));
     const credentials = await credentialsFromKubeconfig(join(o.root, LAYOUT.kubernetesDir, "admin.conf"), o.root);
