@@ -18,11 +18,6 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   sandbox: { summary: "create a kubeadm-layout control plane on disk, for trying renew-certs safely", load: async () => (await import("./commands/sandbox.js")).sandboxCommand },
 };
 
-/** Registers a command (used by later capabilities; keeps this file the one list). */
-export function registerCommand(name: string, summary: string, load: () => Promise<Command>): void {
-  COMMANDS[name] = { summary, load };
-}
-
 /** The package version, read from package.json next to the build (or injected by the bundle). */
 export function version(): string {
   const injected = (globalThis as { RENEW_CERTS_VERSION?: string }).RENEW_CERTS_VERSION;

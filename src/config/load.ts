@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { intervalProblem } from "../policy/due.js";
 import { Ajv, type ErrorObject } from "ajv";
 import { LineCounter, isMap, isScalar, parseDocument } from "yaml";
 import { RenewCertsError, isErrno } from "../errors.js";
@@ -19,20 +20,8 @@ function validate(data: unknown): ErrorObject[] {
   return validator(data) ? [] : [...(validator.errors ?? [])];
 }
 
-/**
- * Checks the renewal interval against the certificates' validity. Pure. Returns the problem
- * ("must be …") or undefined when the interval is valid: a whole number of days, 0 (disabled) or
- * more, and less than validity − 7 days (else certificates would expire before being renewed).
- */
-export function validateInterval(interval: number, validityDays: number): string | undefined {
-  if (!Number.isInteger(interval)) return `must be a whole number of days (got ${interval})`;
-  if (interval < 0) return `must be 0 (disabled) or a positive number of days (got ${interval})`;
-  const max = validityDays - 7;
-  if (interval > 0 && interval >= max) {
-    return `must be less than ${max} days (got ${interval}): certificates are valid ${validityDays} days and would expire before the next renewal`;
-  }
-  return undefined;
-}
+/** Checks the renewal interval against the certificates' validity (the rule lives in policy/due.ts). */
+export const validateInterval = intervalProblem;
 
 /** One bad value: where it came from ("line 3: certificateRenewInterval", "--schedule") and why. */
 interface Problem {

@@ -7,11 +7,6 @@ const generate = promisify(generateKeyPair);
 /** The key algorithms kubeadm can write, and so the ones renew-certs renews. */
 export type KeySpec = { type: "rsa"; bits: 2048 | 3072 | 4096 } | { type: "ec"; curve: "P-256" | "P-384" };
 
-/** A short human name for a key spec ("rsa-2048", "ecdsa-p256"). */
-export function keySpecName(spec: KeySpec): string {
-  return spec.type === "rsa" ? `rsa-${spec.bits}` : `ecdsa-${spec.curve.toLowerCase().replace("-", "")}`;
-}
-
 /** Parses "rsa-2048", "rsa-3072", "rsa-4096", "ecdsa-p256", "ecdsa-p384". */
 export function parseKeySpec(name: string): KeySpec | undefined {
   switch (name) {

@@ -41,15 +41,25 @@ export interface DueDecision {
 /** Certificates shorter-lived than the interval plus this many days would expire before renewal. */
 export const MIN_DAYS_AFTER_INTERVAL = 7;
 
-/** Throws CONFIG unless the interval is a whole number of days ≥ 0 and < validity − 7. `source` names the flag or file. */
+/**
+ * The problem with a renewal interval, or undefined when it is valid: a whole number of days,
+ * 0 (disabled) or more, and less than validity − 7 days (else certificates would expire before
+ * being renewed). Pure; the one place of this rule.
+ */
+export function intervalProblem(interval: number, validityDays: number): string | undefined {
+  if (!Number.isInteger(interval)) return `must be a whole number of days (got ${interval})`;
+  if (interval < 0) return `must be 0 (disabled) or a positive number of days (got ${interval})`;
+  const max = validityDays - MIN_DAYS_AFTER_INTERVAL;
+  if (interval > 0 && interval >= max) {
+    return `must be less than ${max} days (got ${interval}): certificates are valid ${validityDays} days and would expire before the next renewal`;
+  }
+  return undefined;
+}
+
+/** Throws CONFIG when the interval is not valid (see intervalProblem). `source` names the flag or file. */
 export function checkInterval(p: DuePolicy, source: string): void {
-  const i = p.certificateRenewInterval;
-  if (!Number.isInteger(i) || i < 0) {
-    throw new RenewCertsError("CONFIG", `certificate-renew-interval must be a whole number of days ≥ 0 (0 disables renewal), got ${i} in ${source}`, { file: source });
-  }
-  if (i > 0 && i >= p.validityDays - MIN_DAYS_AFTER_INTERVAL) {
-    throw new RenewCertsError("CONFIG", `certificate-renew-interval ${i} days in ${source} is too long: certificates live ${p.validityDays} days, so renew at most every ${p.validityDays - MIN_DAYS_AFTER_INTERVAL - 1} days`, { file: source });
-  }
+  const problem = intervalProblem(p.certificateRenewInterval, p.validityDays);
+  if (problem) throw new RenewCertsError("CONFIG", `${source}: certificate-renew-interval ${problem}`, { file: source });
 }
 
 /**

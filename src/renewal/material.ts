@@ -59,8 +59,3 @@ export async function loadLeaf(leaf: LeafEntry, ca: LoadedCa): Promise<LoadedLea
   }
   return { leaf, cert, key, spec, ca };
 }
-
-/** Parses PEM produced in memory (never fails on our own output; guards against regressions). */
-export function parseOwnCertificate(pem: string, name: string): X509Certificate {
-  return parseCertificatePem(pem, `new certificate for ${name}`);
-}

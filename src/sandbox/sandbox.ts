@@ -1,4 +1,4 @@
-import { mkdir, writeFile, rm } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { createPublicKey, generateKeyPair, X509Certificate, type KeyObject } from "node:crypto";
 import { promisify } from "node:util";
@@ -128,7 +128,3 @@ export async function createSandbox(dir: string, o: SandboxOptions = {}): Promis
   return { root: dir, issuedAt: issued, files };
 }
 
-/** Removes a sandbox directory (for tests and the demo). */
-export async function removeSandbox(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
-}
