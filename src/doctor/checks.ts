@@ -91,7 +91,7 @@ export function checkCertificates(c: DoctorContext): Finding[] {
 /** The CAs: renew-certs never renews them; their expiry ends the cluster. */
 export function checkCas(c: DoctorContext): Finding[] {
   return c.inv.cas.filter((ca) => ca.cert).map((ca) => {
-    const left = days(new Date(ca.cert!.validTo).getTime() - c.now.getTime());
+    const left = days(ca.cert!.notAfter.getTime() - c.now.getTime());
     const fix = "renew the CA by hand (kubeadm does not): see Kubernetes' \"manual rotation of CA certificates\"";
     return left < 30 ? finding(`CA ${ca.spec.name}`, "FAIL", `expires in ${left} days`, fix)
       : left < 365 ? finding(`CA ${ca.spec.name}`, "WARN", `expires in ${left} days: leaves are capped at its expiry`, fix)
@@ -136,7 +136,7 @@ export async function checkServed(c: DoctorContext): Promise<Finding[]> {
   const endpoint = (await readManifest(file)).advertiseEndpoint;
   try {
     const served = await (c.served ?? servedFingerprint)(endpoint, 3000);
-    return served === leaf.cert.fingerprint256
+    return served === leaf.cert.x509.fingerprint256
       ? [finding("served certificate", "OK", `${formatEndpoint(endpoint)} serves ${leaf.certFile}`)]
       : [finding("served certificate", "FAIL", `${formatEndpoint(endpoint)} serves another certificate than ${leaf.certFile}: kube-apiserver has not been restarted since the renewal`, "renew-certs run (it restarts when a renewal is pending), or restart kube-apiserver")];
   } catch (e) {

@@ -31,7 +31,7 @@ test("a kubeconfig that points to certificate files is read through those files,
   const admin = (await scanInventory(root)).leaves.find((l) => l.spec.name === "admin.conf")!;
   assert.equal(admin.certFile, join(root, "etc/kubernetes/pki/users/admin.crt"));
   assert.equal(admin.keyFile, join(root, "etc/kubernetes/pki/users/admin.key"));
-  assert.match(admin.cert!.subject, /CN=kubernetes-admin/);
+  assert.match(admin.cert!.x509.subject, /CN=kubernetes-admin/);
 });
 
 test("external etcd drops the etcd CA and the four etcd rows", async (t) => {

@@ -1,7 +1,6 @@
 import { join } from "node:path";
-import type { X509Certificate } from "node:crypto";
 import { CAS, LEAVES, KUBELET_CONF, LAYOUT, type CaSpec, type LeafSpec } from "./catalog.js";
-import { parseCertificatePem } from "../pki/pem.js";
+import { parseCertificatePem, type Certificate } from "../pki/pem.js";
 import { parseKubeconfig, type Kubeconfig } from "../kubeconfig/kubeconfig.js";
 import { readText, exists, checkRoot } from "../util/fs.js";
 import { RenewCertsError } from "../errors.js";
@@ -14,7 +13,7 @@ export interface CaEntry {
   missing: boolean;
   /** The .crt is there but not the .key: certificates it signs cannot be renewed here. */
   externallyManaged: boolean;
-  cert: X509Certificate | undefined;
+  cert: Certificate | undefined;
 }
 
 /** A renewable leaf found on disk (or found missing). */
@@ -29,7 +28,7 @@ export interface LeafEntry {
   keyFile: string;
   /** Every file that holds this certificate or its key. */
   files: string[];
-  cert: X509Certificate | undefined;
+  cert: Certificate | undefined;
   kubeconfig: Kubeconfig | undefined;
 }
 
@@ -37,7 +36,7 @@ export interface LeafEntry {
 export interface KubeletEntry {
   file: string;
   missing: boolean;
-  cert: X509Certificate | undefined;
+  cert: Certificate | undefined;
   /** Where the client certificate is: embedded in kubelet.conf or the file it names. */
   certFile: string | undefined;
   embedded: boolean;
@@ -66,7 +65,7 @@ async function scanCa(root: string, spec: CaSpec): Promise<CaEntry> {
   return { spec, certFile, keyFile, missing: false, externallyManaged: !(await exists(keyFile)), cert };
 }
 
-async function readPemFile(file: string): Promise<X509Certificate> {
+async function readPemFile(file: string): Promise<Certificate> {
   return parseCertificatePem(await readText(file, "certificate"), file);
 }
 
@@ -80,7 +79,7 @@ async function scanLeaf(root: string, spec: LeafSpec, ca: CaEntry): Promise<Leaf
   }
   const file = hostPath(root, LAYOUT.kubernetesDir, spec.baseName);
   if (!(await exists(file))) return { ...base, missing: true, certFile: file, keyFile: file, files: [file], cert: undefined, kubeconfig: undefined };
-  const kubeconfig = parseKubeconfig(await readText(file, "kubeconfig"), file, root);
+  const kubeconfig = await parseKubeconfig(await readText(file, "kubeconfig"), file, root);
   const cc = kubeconfig.clientCertificate;
   if (cc === undefined) {
     throw new RenewCertsError("KUBECONFIG", `invalid kubeconfig file ${file}: user ${kubeconfig.userName} has no client certificate: restore it from a backup`, { file });
@@ -95,7 +94,7 @@ async function scanLeaf(root: string, spec: LeafSpec, ca: CaEntry): Promise<Leaf
 async function scanKubelet(root: string): Promise<KubeletEntry> {
   const file = hostPath(root, LAYOUT.kubernetesDir, KUBELET_CONF.baseName);
   if (!(await exists(file))) return { file, missing: true, cert: undefined, certFile: undefined, embedded: false };
-  const kc = parseKubeconfig(await readText(file, "kubeconfig"), file, root);
+  const kc = await parseKubeconfig(await readText(file, "kubeconfig"), file, root);
   const cc = kc.clientCertificate;
   if (cc === undefined) return { file, missing: false, cert: undefined, certFile: undefined, embedded: false };
   if (cc.kind === "data") return { file, missing: false, cert: parseCertificatePem(cc.pem, `${file} (client-certificate-data)`), certFile: file, embedded: true };

@@ -55,8 +55,8 @@ function times(notBefore: Date | undefined, notAfter: Date | undefined, now: Dat
 export function buildStatus(inv: Inventory, now: Date, validityDays = 365): StatusReport {
   const warnings: string[] = [];
   const certificates = inv.leaves.map((l): CertificateStatus => {
-    const nb = l.cert ? new Date(l.cert.validFrom) : undefined;
-    const na = l.cert ? new Date(l.cert.validTo) : undefined;
+    const nb = l.cert ? l.cert.notBefore : undefined;
+    const na = l.cert ? l.cert.notAfter : undefined;
     const t = times(nb, na, now, validityDays);
     return {
       name: l.spec.name,
@@ -72,8 +72,8 @@ export function buildStatus(inv: Inventory, now: Date, validityDays = 365): Stat
     };
   });
   const certificateAuthorities = inv.cas.map((c): AuthorityStatus => {
-    const nb = c.cert ? new Date(c.cert.validFrom) : undefined;
-    const na = c.cert ? new Date(c.cert.validTo) : undefined;
+    const nb = c.cert ? c.cert.notBefore : undefined;
+    const na = c.cert ? c.cert.notAfter : undefined;
     const t = times(nb, na, now, undefined);
     return { name: c.spec.name, expirationDate: na?.toISOString(), residualTime: t.residual, externallyManaged: c.externallyManaged, missing: c.missing, age: t.age, lifetimeLeft: t.left, files: [c.certFile, c.keyFile] };
   });
@@ -81,7 +81,7 @@ export function buildStatus(inv: Inventory, now: Date, validityDays = 365): Stat
   let kubelet: StatusReport["kubelet"];
   if (inv.kubelet) {
     const k = inv.kubelet;
-    const na = k.cert ? new Date(k.cert.validTo) : undefined;
+    const na = k.cert ? k.cert.notAfter : undefined;
     const residual = na ? Math.floor((na.getTime() - now.getTime()) / 1000) : 0;
     kubelet = { file: k.file, missing: k.missing, expirationDate: na?.toISOString(), residualTime: residual, embedded: k.embedded };
     if (k.embedded && na && na.getTime() - now.getTime() < 30 * DAY_MS) {

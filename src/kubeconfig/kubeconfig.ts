@@ -1,15 +1,24 @@
 import { isAbsolute, join, dirname } from "node:path";
-import { parseDocument, isMap, isSeq, isScalar, visit, type Document, type YAMLMap } from "yaml";
+import type { Document, YAMLMap } from "yaml";
 import { RenewCertsError } from "../errors.js";
 import { decodeBase64Field } from "../pki/pem.js";
+import { readPlainBlockYaml, replacePlainScalars, type ScalarEdit, type Value } from "./block-yaml.js";
+
+// The yaml library is loaded on first use: kubeconfigs as kubeadm and kubectl write them are read
+// without it (block-yaml.ts); it parses anything else, and edits every kubeconfig that is renewed.
+type Yaml = typeof import("yaml");
+let yamlModule: Promise<Yaml> | undefined;
+function loadYaml(): Promise<Yaml> {
+  return (yamlModule ??= import("yaml"));
+}
 
 /** Where a kubeconfig keeps one piece of PEM: inline (base64 `*-data`) or in a file. */
 export type PemSource = { kind: "data"; pem: string } | { kind: "file"; path: string; hostPath: string };
 
-/** A parsed kubeconfig, reduced to what certificate renewal needs, plus its YAML document. */
+/** A parsed kubeconfig, reduced to what certificate renewal needs, plus its text. */
 export interface Kubeconfig {
   file: string;
-  doc: Document;
+  text: string;
   currentContext: string;
   userName: string;
   clusterName: string;
@@ -18,18 +27,42 @@ export interface Kubeconfig {
   clientKey: PemSource | undefined;
   /** The CA in certificate-authority-data, when embedded. */
   caPem: string | undefined;
+  /** The file named by certificate-authority (resolved like the client files), when there is one. */
+  caFile: string | undefined;
 }
 
-function named(doc: Document, section: string, name: string, file: string): YAMLMap {
-  const seq = doc.get(section);
-  if (!isSeq(seq)) throw new RenewCertsError("KUBECONFIG", `invalid kubeconfig file ${file}: missing ${section}: restore it from a backup`, { file });
-  for (const item of seq.items) {
-    if (isMap(item) && item.get("name") === name) {
-      const inner = item.get(section.slice(0, -1));
-      if (isMap(inner)) return inner;
+function missing(file: string, what: string): RenewCertsError {
+  return new RenewCertsError("KUBECONFIG", `invalid kubeconfig file ${file}: missing ${what}: restore it from a backup`, { file });
+}
+
+/** The inner object of the entry of `section` (contexts, users, clusters) called `name`. */
+function named(config: Record<string, unknown>, section: string, name: string, file: string): Record<string, unknown> {
+  const list = config[section];
+  if (!Array.isArray(list)) throw missing(file, section);
+  for (const item of list as unknown[]) {
+    if (isObject(item) && item["name"] === name) {
+      const inner = item[section.slice(0, -1)];
+      if (isObject(inner)) return inner;
     }
   }
-  throw new RenewCertsError("KUBECONFIG", `invalid kubeconfig file ${file}: missing ${section.slice(0, -1)} ${name}: restore it from a backup`, { file });
+  throw missing(file, `${section.slice(0, -1)} ${name}`);
+}
+
+/** The same entry as a node of the YAML document, for editing it in place. */
+function namedNode(yaml: Yaml, doc: Document, section: string, name: string, file: string): YAMLMap {
+  const seq = doc.get(section);
+  if (!yaml.isSeq(seq)) throw missing(file, section);
+  for (const item of seq.items) {
+    if (yaml.isMap(item) && item.get("name") === name) {
+      const inner = item.get(section.slice(0, -1));
+      if (yaml.isMap(inner)) return inner;
+    }
+  }
+  throw missing(file, `${section.slice(0, -1)} ${name}`);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 // A kubeconfig is mostly long base64 scalars, and the YAML lexer reads them a character at a time:
@@ -38,7 +71,8 @@ const LONG_PLAIN_BASE64 = /^([ \t]*(?:- )?[A-Za-z0-9_.-]+:[ \t]+)([A-Za-z0-9+/]{
 const PLACEHOLDER = /^__renew_certs_long_scalar_(\d+)__$/;
 
 /** Parses YAML like parseDocument, faster for documents made of long base64 lines. */
-export function parseKubeconfigDocument(text: string): Document {
+export async function parseKubeconfigDocument(text: string): Promise<Document> {
+  const { parseDocument, visit, isScalar } = await loadYaml();
   const values: string[] = [];
   const shielded = text.replace(LONG_PLAIN_BASE64, (_m, head: string, value: string) => `${head}__renew_certs_long_scalar_${values.push(value) - 1}__`);
   const doc = parseDocument(shielded, { keepSourceTokens: false });
@@ -57,45 +91,42 @@ export function parseKubeconfigDocument(text: string): Document {
  * Parses kubeconfig `text` read from `file`. `root` resolves absolute file references
  * (client-certificate: /var/lib/…) under --root; relative ones resolve beside the kubeconfig.
  */
-export function parseKubeconfig(text: string, file: string, root = "/"): Kubeconfig {
-  const doc = parseKubeconfigDocument(text);
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const line = e.linePos?.[0]?.line;
-    throw new RenewCertsError("KUBECONFIG", `kubeconfig ${file} is not valid YAML${line ? ` (line ${line})` : ""}: restore it from a backup`, { file });
-  }
-  if (!isMap(doc.contents)) {
+export async function parseKubeconfig(text: string, file: string, root = "/"): Promise<Kubeconfig> {
+  const config = readPlainBlockYaml(text) ?? (await parseWithLibrary(text, file));
+  if (!isObject(config)) {
     throw new RenewCertsError("KUBECONFIG", `kubeconfig ${file} is not a kubeconfig (expected a YAML mapping with clusters, users and contexts): restore it from a backup`, { file });
   }
-  const currentContext = doc.get("current-context");
+  const currentContext = config["current-context"];
   if (typeof currentContext !== "string" || currentContext === "") {
     throw new RenewCertsError("KUBECONFIG", `invalid kubeconfig file ${file}: no current-context: restore it from a backup`, { file });
   }
-  const context = named(doc, "contexts", currentContext, file);
-  const userName = context.get("user");
-  const clusterName = context.get("cluster");
+  const context = named(config, "contexts", currentContext, file);
+  const userName = context["user"];
+  const clusterName = context["cluster"];
   if (typeof userName !== "string" || userName === "") {
     throw new RenewCertsError("KUBECONFIG", `invalid kubeconfig file ${file}: context ${currentContext} names no user: restore it from a backup`, { file });
   }
   if (typeof clusterName !== "string" || clusterName === "") {
     throw new RenewCertsError("KUBECONFIG", `invalid kubeconfig file ${file}: context ${currentContext} names no cluster: restore it from a backup`, { file });
   }
-  const user = named(doc, "users", userName, file);
-  const cluster = named(doc, "clusters", clusterName, file);
+  const user = named(config, "users", userName, file);
+  const cluster = named(config, "clusters", clusterName, file);
+  const resolve = (ref: string): string => (isAbsolute(ref) ? join(root, ref) : join(dirname(file), ref));
+  const caRef = cluster["certificate-authority"];
   const source = (dataKey: string, fileKey: string): PemSource | undefined => {
-    const data = user.get(dataKey);
+    const data = user[dataKey];
     if (data !== undefined && data !== null) return { kind: "data", pem: decodeBase64Field(data, `${file} (users[${userName}].user.${dataKey})`) };
-    const ref = user.get(fileKey);
+    const ref = user[fileKey];
     if (typeof ref === "string" && ref !== "") {
-      return { kind: "file", path: ref, hostPath: isAbsolute(ref) ? join(root, ref) : join(dirname(file), ref) };
+      return { kind: "file", path: ref, hostPath: resolve(ref) };
     }
     return undefined;
   };
-  const caData = cluster.get("certificate-authority-data");
-  const server = cluster.get("server");
+  const caData = cluster["certificate-authority-data"];
+  const server = cluster["server"];
   return {
     file,
-    doc,
+    text,
     currentContext,
     userName,
     clusterName,
@@ -103,6 +134,7 @@ export function parseKubeconfig(text: string, file: string, root = "/"): Kubecon
     clientCertificate: source("client-certificate-data", "client-certificate"),
     clientKey: source("client-key-data", "client-key"),
     caPem: caData === undefined || caData === null ? undefined : decodeBase64Field(caData, `${file} (clusters[${clusterName}].cluster.certificate-authority-data)`),
+    caFile: typeof caRef === "string" && caRef !== "" ? resolve(caRef) : undefined,
   };
 }
 
@@ -110,14 +142,36 @@ export function parseKubeconfig(text: string, file: string, root = "/"): Kubecon
  * The kubeconfig text with new embedded client certificate, key and CA for the current user
  * and cluster; every other node of the document (comments, other users, order) is kept.
  */
-export function withRenewedCredentials(kc: Kubeconfig, certPem: string, keyPem: string, caPem: string | undefined): string {
-  const doc = kc.doc.clone();
+export async function withRenewedCredentials(kc: Kubeconfig, certPem: string, keyPem: string, caPem: string | undefined): Promise<string> {
   const b64 = (s: string): string => Buffer.from(s, "utf8").toString("base64");
-  const user = named(doc, "users", kc.userName, kc.file);
-  if (kc.clientCertificate?.kind !== "file") user.set("client-certificate-data", b64(certPem));
-  if (kc.clientKey?.kind !== "file") user.set("client-key-data", b64(keyPem));
-  if (caPem !== undefined && kc.caPem !== undefined) {
-    named(doc, "clusters", kc.clusterName, kc.file).set("certificate-authority-data", b64(caPem));
-  }
+  const sets: { section: "users" | "clusters"; name: string; key: string; value: string }[] = [];
+  if (kc.clientCertificate?.kind !== "file") sets.push({ section: "users", name: kc.userName, key: "client-certificate-data", value: b64(certPem) });
+  if (kc.clientKey?.kind !== "file") sets.push({ section: "users", name: kc.userName, key: "client-key-data", value: b64(keyPem) });
+  if (caPem !== undefined && kc.caPem !== undefined) sets.push({ section: "clusters", name: kc.clusterName, key: "certificate-authority-data", value: b64(caPem) });
+  // A kubeconfig as kubeadm writes it: the base64 values are replaced where they stand.
+  const inPlace = replacePlainScalars(kc.text, (root) => {
+    const edits: ScalarEdit[] = [];
+    for (const s of sets) {
+      const node = named(root, s.section, s.name, kc.file) as Record<string, Value>;
+      edits.push({ node, key: s.key, value: s.value });
+    }
+    return edits;
+  });
+  if (inPlace !== undefined) return inPlace;
+  // Anything else (comments, quotes, a key to add…): the yaml library edits the document.
+  const yaml = await loadYaml();
+  const doc = await parseKubeconfigDocument(kc.text);
+  for (const s of sets) namedNode(yaml, doc, s.section, s.name, kc.file).set(s.key, s.value);
   return doc.toString({ lineWidth: 0, indentSeq: false });
+}
+
+/** Reads a kubeconfig the block reader declined, with the yaml library; its errors name the line. */
+async function parseWithLibrary(text: string, file: string): Promise<unknown> {
+  const doc = await parseKubeconfigDocument(text);
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const line = e.linePos?.[0]?.line;
+    throw new RenewCertsError("KUBECONFIG", `kubeconfig ${file} is not valid YAML${line ? ` (line ${line})` : ""}: restore it from a backup`, { file });
+  }
+  return doc.toJS();
 }

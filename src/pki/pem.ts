@@ -1,5 +1,56 @@
-import { X509Certificate, createPrivateKey, type KeyObject } from "node:crypto";
+import { createRequire } from "node:module";
+import type { KeyObject, X509Certificate } from "node:crypto";
 import { RenewCertsError } from "../errors.js";
+import { certificateFields, type CertificateFields } from "./der.js";
+
+// node:crypto is loaded on first use, not on import: `status` reads dates only and never pays
+// for loading it (a few milliseconds of a command that should feel instant).
+const requireBuiltin = createRequire(import.meta.url);
+let cryptoModule: typeof import("node:crypto") | undefined;
+function nodeCrypto(): typeof import("node:crypto") {
+  return (cryptoModule ??= requireBuiltin("node:crypto") as typeof import("node:crypto"));
+}
+
+/**
+ * A certificate read from a PEM file or a kubeconfig field. Its dates, names and extensions are
+ * read from the DER at once; OpenSSL's view (`x509`: signature checks, public key, fingerprint)
+ * is made on first use and throws the same "cannot be parsed" error when OpenSSL rejects it.
+ */
+export class Certificate {
+  readonly der: Buffer;
+  readonly source: string;
+  readonly fields: CertificateFields;
+  #x509: X509Certificate | undefined;
+
+  constructor(der: Buffer, source: string, fields: CertificateFields) {
+    this.der = der;
+    this.source = source;
+    this.fields = fields;
+  }
+
+  get notBefore(): Date {
+    return this.fields.notBefore;
+  }
+
+  get notAfter(): Date {
+    return this.fields.notAfter;
+  }
+
+  get x509(): X509Certificate {
+    if (!this.#x509) {
+      try {
+        this.#x509 = new (nodeCrypto().X509Certificate)(this.der);
+      } catch (cause) {
+        throw unparseable(this.source, cause);
+      }
+    }
+    return this.#x509;
+  }
+}
+
+function unparseable(source: string, cause?: unknown): RenewCertsError {
+  return new RenewCertsError("PEM", `${source} holds a certificate that cannot be parsed (truncated or corrupt): restore the file from a backup`, { file: source, cause });
+}
 
 const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
 
@@ -13,7 +64,7 @@ export function pemTypes(text: string): string[] {
  * for the error message. Rejects text that is not PEM, a key where a certificate belongs and a
  * truncated or corrupt certificate, each with its own message.
  */
-export function parseCertificatePem(text: string, source: string): X509Certificate {
+export function parseCertificatePem(text: string, source: string): Certificate {
   const types = pemTypes(text);
   if (!types.includes("CERTIFICATE")) {
     if (types.some((t) => t.endsWith("PRIVATE KEY"))) {
@@ -24,11 +75,13 @@ export function parseCertificatePem(text: string, source: string): X509Certifica
     }
     throw new RenewCertsError("PEM", `${source} is not a PEM certificate: restore the file from a backup`, { file: source });
   }
-  const block = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(text);
+  const body = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(text)?.[1] ?? "";
+  if (!/^[A-Za-z0-9+/=\s]+$/.test(body)) throw unparseable(source);
+  const der = Buffer.from(body, "base64");
   try {
-    return new X509Certificate(block?.[0] ?? text);
+    return new Certificate(der, source, certificateFields(der));
   } catch (cause) {
-    throw new RenewCertsError("PEM", `${source} holds a certificate that cannot be parsed (truncated or corrupt): restore the file from a backup`, { file: source, cause });
+    throw unparseable(source, cause);
   }
 }
 
@@ -39,7 +92,7 @@ export function parsePrivateKeyPem(text: string, source: string): KeyObject {
     throw new RenewCertsError("PEM", `${source} is not a PEM private key: restore the file from a backup`, { file: source });
   }
   try {
-    return createPrivateKey({ key: text, format: "pem" });
+    return nodeCrypto().createPrivateKey({ key: text, format: "pem" });
   } catch (cause) {
     throw new RenewCertsError("PEM", `${source} holds a private key that cannot be parsed (truncated or corrupt): restore the file from a backup`, { file: source, cause });
   }

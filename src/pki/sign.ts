@@ -1,7 +1,9 @@
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
-import { createPublicKey, randomBytes, webcrypto, type KeyObject, type X509Certificate } from "node:crypto";
+import { createPublicKey, randomBytes, webcrypto, type KeyObject } from "node:crypto";
 import { keySpecOf, toCryptoKey, signingAlgorithm } from "./keys.js";
+import { keyIdentifier } from "./der.js";
+import type { Certificate } from "./pem.js";
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -17,7 +19,7 @@ export const OID = {
 
 /** The signer of a certificate: its CA certificate and private key. */
 export interface Issuer {
-  cert: X509Certificate;
+  cert: Certificate;
   key: KeyObject;
 }
 
@@ -44,21 +46,10 @@ export function randomSerialHex(): string {
   return bytes.toString("hex");
 }
 
-const parsedCache = new WeakMap<X509Certificate, x509.X509Certificate>();
-
-/** The @peculiar/x509 view of a Node.js certificate, parsed once (ASN.1 parsing is the cost). */
-export function parsed(cert: X509Certificate): x509.X509Certificate {
-  let p = parsedCache.get(cert);
-  if (!p) {
-    p = new x509.X509Certificate(cert.raw);
-    parsedCache.set(cert, p);
-  }
-  return p;
-}
-
 /** The subject key identifier of a certificate as hex, if it has one. */
-export function subjectKeyId(cert: X509Certificate): string | undefined {
-  return parsed(cert).getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
+export function subjectKeyId(cert: Certificate): string | undefined {
+  const ext = cert.fields.extensions.find((e) => e.oid === OID.subjectKeyIdentifier);
+  return ext ? keyIdentifier(ext.value).toString("hex") : undefined;
 }
 
 /** Issues a certificate and returns it as PEM. */
@@ -74,7 +65,7 @@ export async function issueCertificate(p: IssueParams): Promise<string> {
     const aki = subjectKeyId(p.issuer.cert);
     if (aki) extensions.push(new x509.AuthorityKeyIdentifierExtension(aki));
   }
-  const issuerName = p.issuer ? parsed(p.issuer.cert).subjectName.toArrayBuffer() : p.subject;
+  const issuerName = p.issuer ? arrayBuffer(p.issuer.cert.fields.subject) : p.subject;
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: p.serialHex ?? randomSerialHex(),
     subject: typeof p.subject === "string" ? p.subject : new x509.Name(p.subject),
@@ -90,13 +81,17 @@ export async function issueCertificate(p: IssueParams): Promise<string> {
 }
 
 /** The extensions of an existing certificate, as raw extension objects, in order. */
-export function extensionsOf(cert: X509Certificate): x509.Extension[] {
-  return parsed(cert).extensions.map((e) => new x509.Extension(e.rawData));
+export function extensionsOf(cert: Certificate): x509.Extension[] {
+  return cert.fields.extensions.map((e) => new x509.Extension(arrayBuffer(e.der)));
 }
 
-/** The raw DER of the subject Name of a certificate. */
-export function subjectDer(cert: X509Certificate): ArrayBuffer {
-  return parsed(cert).subjectName.toArrayBuffer();
+/** The raw DER of the subject Name of a certificate (every attribute, in order). */
+export function subjectDer(cert: Certificate): ArrayBuffer {
+  return arrayBuffer(cert.fields.subject);
+}
+
+function arrayBuffer(b: Buffer): ArrayBuffer {
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 }
 
 /** A subject key identifier extension for `key` (SHA-1 of the public key, as Go computes it). */

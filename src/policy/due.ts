@@ -98,7 +98,7 @@ export function decideDue(certs: readonly CertWindow[], p: DuePolicy, now: Date)
 export function renewableWindows(inv: Inventory): CertWindow[] {
   return inv.leaves
     .filter((l) => !l.missing && !l.externallyManaged && l.cert)
-    .map((l) => ({ name: l.spec.name, notBefore: new Date(l.cert!.validFrom), notAfter: new Date(l.cert!.validTo) }));
+    .map((l) => ({ name: l.spec.name, notBefore: l.cert!.notBefore, notAfter: l.cert!.notAfter }));
 }
 
 /** The one log line of a run that does not renew: disabled, or not due with the oldest certificate and the due date. */

@@ -1,6 +1,6 @@
-import { X509Certificate, type KeyObject } from "node:crypto";
+import type { KeyObject } from "node:crypto";
 import type { LeafEntry, CaEntry } from "../inventory/scan.js";
-import { parseCertificatePem, parsePrivateKeyPem } from "../pki/pem.js";
+import { parseCertificatePem, parsePrivateKeyPem, type Certificate } from "../pki/pem.js";
 import { keySpecOf, type KeySpec } from "../pki/keys.js";
 import { readText } from "../util/fs.js";
 import { RenewCertsError } from "../errors.js";
@@ -8,7 +8,7 @@ import { RenewCertsError } from "../errors.js";
 /** A certificate authority loaded for signing: its certificate, PEM and private key. */
 export interface LoadedCa {
   entry: CaEntry;
-  cert: X509Certificate;
+  cert: Certificate;
   pem: string;
   key: KeyObject;
 }
@@ -16,7 +16,7 @@ export interface LoadedCa {
 /** A leaf loaded for renewal, with everything checked that can be checked before signing. */
 export interface LoadedLeaf {
   leaf: LeafEntry;
-  cert: X509Certificate;
+  cert: Certificate;
   key: KeyObject;
   spec: KeySpec;
   ca: LoadedCa;
@@ -27,7 +27,7 @@ export async function loadCa(entry: CaEntry): Promise<LoadedCa> {
   const pem = await readText(entry.certFile, "CA certificate");
   const cert = parseCertificatePem(pem, entry.certFile);
   const key = parsePrivateKeyPem(await readText(entry.keyFile, "CA key"), entry.keyFile);
-  if (!cert.checkPrivateKey(key)) {
+  if (!cert.x509.checkPrivateKey(key)) {
     throw new RenewCertsError("MISMATCH", `CA key ${entry.keyFile} does not match its certificate ${entry.certFile}: restore the CA's pair from a backup; nothing was changed`, { file: entry.keyFile });
   }
   return { entry, cert, pem, key };
@@ -50,11 +50,11 @@ export async function loadLeaf(leaf: LeafEntry, ca: LoadedCa): Promise<LoadedLea
   const cert = leaf.cert!;
   const key = await readLeafKey(leaf);
   const where = leaf.kubeconfig ? leaf.kubeconfig.file : leaf.certFile;
-  const spec = keySpecOf(cert.publicKey, where);
-  if (!cert.checkPrivateKey(key)) {
+  const spec = keySpecOf(cert.x509.publicKey, where);
+  if (!cert.x509.checkPrivateKey(key)) {
     throw new RenewCertsError("MISMATCH", `key ${leaf.keyFile} does not match its certificate ${leaf.certFile} (${leaf.spec.name}): restore both from a backup; nothing was changed`, { file: leaf.keyFile });
   }
-  if (!cert.verify(ca.cert.publicKey)) {
+  if (!cert.x509.verify(ca.cert.x509.publicKey)) {
     throw new RenewCertsError("MISMATCH", `certificate ${where} (${leaf.spec.name}) is not signed by CA ${ca.entry.certFile}: restore it from a backup or renew it with the CA that issued it; nothing was changed`, { file: where });
   }
   return { leaf, cert, key, spec, ca };

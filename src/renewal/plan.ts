@@ -59,7 +59,7 @@ export function selectLeaves(inv: Inventory, names: readonly string[]): { select
  * The writes that store one renewed leaf, in a safe order: key before certificate (a reader
  * that sees the new certificate then also finds its key); a kubeconfig is one write.
  */
-export function writesFor(r: Reissued): FileWrite[] {
+export async function writesFor(r: Reissued): Promise<FileWrite[]> {
   const leaf = r.loaded.leaf;
   const kc = leaf.kubeconfig;
   if (!kc) {
@@ -75,7 +75,7 @@ export function writesFor(r: Reissued): FileWrite[] {
     if (leaf.keyFile !== kc.file) out.push({ path: leaf.keyFile, content: r.keyPem, mode: 0o600, what: "key" });
     if (leaf.certFile !== kc.file) out.push({ path: leaf.certFile, content: r.certPem, mode: undefined, what: "certificate" });
   }
-  const text = withRenewedCredentials(kc, r.certPem, r.keyPem, r.loaded.ca.pem);
+  const text = await withRenewedCredentials(kc, r.certPem, r.keyPem, r.loaded.ca.pem);
   const caChanged = kc.caPem !== undefined && kc.caPem.trim() !== r.loaded.ca.pem.trim();
   if (leaf.certFile === kc.file || leaf.keyFile === kc.file || caChanged) {
     out.push({ path: kc.file, content: text, mode: undefined, what: "kubeconfig" });

@@ -1,6 +1,7 @@
 import { X509Certificate, type KeyObject } from "node:crypto";
 import { generateKey, privateKeyPem } from "../pki/keys.js";
-import { extensionsOf, issueCertificate, parsed, subjectDer, subjectKeyIdExtension, OID, type x509 } from "../pki/sign.js";
+import { extensionsOf, issueCertificate, subjectDer, subjectKeyIdExtension, OID, type x509 } from "../pki/sign.js";
+import type { Certificate } from "../pki/pem.js";
 import { RenewCertsError } from "../errors.js";
 import { DAY_MS } from "../policy/age.js";
 import type { LoadedLeaf } from "./material.js";
@@ -33,11 +34,8 @@ const IDENTITY_OIDS: readonly string[] = [OID.subjectAltName, OID.keyUsage, OID.
  * OID, criticality, value). The new certificate must contain each byte for byte; searching its DER
  * for them avoids parsing every new certificate again with the ASN.1 library, the slow part.
  */
-function identityDer(cert: X509Certificate): { subject: Buffer; extensions: { oid: string; der: Buffer }[] } {
-  return {
-    subject: Buffer.from(subjectDer(cert)),
-    extensions: parsed(cert).extensions.filter((e) => IDENTITY_OIDS.includes(e.type)).map((e) => ({ oid: e.type, der: Buffer.from(e.rawData) })),
-  };
+function identityDer(cert: Certificate): { subject: Buffer; extensions: { oid: string; der: Buffer }[] } {
+  return { subject: cert.fields.subject, extensions: cert.fields.extensions.filter((e) => IDENTITY_OIDS.includes(e.oid)) };
 }
 
 /**
@@ -51,13 +49,13 @@ export function checkReissued(r: Pick<Reissued, "cert" | "key" | "loaded">): voi
   const fail = (why: string): never => {
     throw new RenewCertsError("RENEW_FAILED", `the new certificate for ${name} failed its check (${why}); nothing was written`);
   };
-  if (!cert.verify(loaded.ca.cert.publicKey)) fail(`not signed by ${loaded.ca.entry.spec.name}`);
+  if (!cert.verify(loaded.ca.cert.x509.publicKey)) fail(`not signed by ${loaded.ca.entry.spec.name}`);
   if (!cert.checkPrivateKey(key)) fail("its key does not match");
   const old = identityDer(loaded.cert);
-  if (cert.subject !== loaded.cert.subject || !cert.raw.includes(old.subject)) fail("subject differs from the old certificate");
+  if (cert.subject !== loaded.cert.x509.subject || !cert.raw.includes(old.subject)) fail("subject differs from the old certificate");
   for (const e of old.extensions) if (!cert.raw.includes(e.der)) fail(`extension ${e.oid} differs from the old certificate`);
-  if (cert.serialNumber === loaded.cert.serialNumber) fail("serial number was reused");
-  if (cert.publicKey.export({ type: "spki", format: "der" }).equals(loaded.cert.publicKey.export({ type: "spki", format: "der" }))) fail("public key was reused");
+  if (cert.serialNumber === loaded.cert.x509.serialNumber) fail("serial number was reused");
+  if (cert.publicKey.export({ type: "spki", format: "der" }).equals(loaded.cert.x509.publicKey.export({ type: "spki", format: "der" }))) fail("public key was reused");
 }
 
 /**
@@ -67,7 +65,7 @@ export function checkReissued(r: Pick<Reissued, "cert" | "key" | "loaded">): voi
  */
 export async function reissue(loaded: LoadedLeaf, start: Date, validityDays: number, newKey?: KeyObject): Promise<Reissued> {
   const key = newKey ?? (await generateKey(loaded.spec));
-  const caNotAfter = new Date(loaded.ca.cert.validTo);
+  const caNotAfter = loaded.ca.cert.notAfter;
   const { notBefore, notAfter, capped } = validityWindow(start, validityDays, caNotAfter);
   const extensions: x509.Extension[] = [];
   for (const ext of extensionsOf(loaded.cert)) {

@@ -107,7 +107,7 @@ export async function renewCertificates(o: RenewOptions): Promise<RenewResult> {
     // thread loads and checks the old material; each certificate is signed as soon as its key is ready.
     const early = selected.map((l) => {
       try {
-        const p = generateKey(keySpecOf(l.cert!.publicKey, l.certFile));
+        const p = generateKey(keySpecOf(l.cert!.x509.publicKey, l.certFile));
         p.catch(() => undefined); // a run that stops on bad input below must not leave a rejection behind
         return p;
       } catch {
@@ -125,10 +125,11 @@ export async function renewCertificates(o: RenewOptions): Promise<RenewResult> {
         log.warn(`CERTIFICATE ${r.loaded.leaf.spec.name} CAPPED AT ITS CA'S EXPIRY: CA ${r.loaded.ca.entry.spec.name} has only ${r.cappedAtCaDaysLeft} days left; renew the CA (kubeadm does not) before it expires`, { notAfter: r.notAfter.toISOString() });
       }
     }
-    const writes: FileWrite[] = reissued.flatMap(writesFor);
-    const renewed: RenewedCertificate[] = reissued.map((r) => ({
+    const writesEach = await Promise.all(reissued.map(writesFor));
+    const writes: FileWrite[] = writesEach.flat();
+    const renewed: RenewedCertificate[] = reissued.map((r, i) => ({
       name: r.loaded.leaf.spec.name,
-      files: writesFor(r).map((w) => w.path),
+      files: writesEach[i]!.map((w) => w.path),
       serial: r.cert.serialNumber,
       notBefore: r.notBefore.toISOString(),
       notAfter: r.notAfter.toISOString(),

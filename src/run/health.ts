@@ -1,7 +1,6 @@
 import { request } from "node:https";
 import { connect, type TLSSocket } from "node:tls";
-import { dirname, isAbsolute, join } from "node:path";
-import { isMap, isSeq } from "yaml";
+import { join } from "node:path";
 import type { Endpoint } from "../manifests/manifest.js";
 import { formatEndpoint } from "../manifests/manifest.js";
 import { parseKubeconfig } from "../kubeconfig/kubeconfig.js";
@@ -127,18 +126,14 @@ export function healthzCheck(o: { endpoint: Endpoint; previousFingerprint?: stri
  * paths resolve under `root`). Without a CA in the kubeconfig, pki/ca.crt under `root` is used.
  */
 export async function credentialsFromKubeconfig(file: string, root = "/"): Promise<ClientCredentials> {
-  const kc = parseKubeconfig(await readText(file, "kubeconfig"), file, root);
+  const kc = await parseKubeconfig(await readText(file, "kubeconfig"), file, root);
   const pem = async (src: typeof kc.clientCertificate, what: string): Promise<string> => {
     if (!src) throw new RenewCertsError("KUBECONFIG", `invalid kubeconfig file ${file}: user ${kc.userName} has no ${what}: restore it from a backup`, { file });
     return src.kind === "data" ? src.pem : readText(src.hostPath, what);
   };
   let caPem = kc.caPem;
   if (caPem === undefined) {
-    const clusters = kc.doc.get("clusters");
-    const entry = isSeq(clusters) ? clusters.items.find((c) => isMap(c) && c.get("name") === kc.clusterName) : undefined;
-    const ref = isMap(entry) ? entry.getIn(["cluster", "certificate-authority"]) : undefined;
-    const caFile = typeof ref === "string" && ref !== "" ? (isAbsolute(ref) ? join(root, ref) : join(dirname(file), ref)) : join(root, LAYOUT.pkiDir, "ca.crt");
-    caPem = await readText(caFile, "CA certificate");
+    caPem = await readText(kc.caFile ?? join(root, LAYOUT.pkiDir, "ca.crt"), "CA certificate");
   }
   return { certPem: await pem(kc.clientCertificate, "client certificate"), keyPem: await pem(kc.clientKey, "client key"), caPem };
 }

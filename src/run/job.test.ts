@@ -107,10 +107,10 @@ test("a PKI renewed by kubeadm before v1.31 (CA's NotBefore, fresh NotAfter) is 
   const inv = await scanInventory(root);
   for (const leaf of inv.leaves) {
     const ca = await loadCa(leaf.ca);
-    const caNotBefore = new Date(new Date(ca.cert.validFrom).getTime() - 2 * 365 * DAY);
+    const caNotBefore = new Date(ca.cert.notBefore.getTime() - 2 * 365 * DAY);
     const key = leaf.kubeconfig ? createPrivateKey(leaf.kubeconfig.clientKey?.kind === "data" ? leaf.kubeconfig.clientKey.pem : "") : createPrivateKey(await readFile(leaf.keyFile));
     const pem = await issueCertificate({ subject: subjectDer(leaf.cert!), key, issuer: { cert: ca.cert, key: ca.key }, notBefore: caNotBefore, notAfter: new Date(Date.now() + 365 * DAY), extensions: extensionsOf(leaf.cert!).filter((e) => e.type !== OID.authorityKeyIdentifier) });
-    if (leaf.kubeconfig) await writeFile(leaf.kubeconfig.file, withRenewedCredentials(leaf.kubeconfig, pem, privateKeyPem(key), ca.pem));
+    if (leaf.kubeconfig) await writeFile(leaf.kubeconfig.file, await withRenewedCredentials(leaf.kubeconfig, pem, privateKeyPem(key), ca.pem));
     else await writeFile(leaf.certFile, pem);
   }
   const apiserver = new X509Certificate(await readFile(join(root, "etc/kubernetes/pki/apiserver.crt")));

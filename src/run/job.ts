@@ -47,7 +47,7 @@ export type RunOutcome =
   | { kind: "renewed"; decision: DueDecision; renew: RenewResult; restarts: ComponentResult[] };
 
 function fingerprintOf(inv: Inventory, name: string): string | undefined {
-  return inv.leaves.find((l) => l.spec.name === name)?.cert?.fingerprint256;
+  return inv.leaves.find((l) => l.spec.name === name)?.cert?.x509.fingerprint256;
 }
 
 /**

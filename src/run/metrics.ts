@@ -49,7 +49,7 @@ const escapeLabel = (v: string): string => v.replace(/\\/g, "\\\\").replace(/"/g
 
 /** The certificates of an inventory for the expiry metric (every leaf present on disk). */
 export function certificateMetrics(inv: Inventory): RunMetrics["certificates"] {
-  return inv.leaves.filter((l) => l.cert).map((l) => ({ name: l.spec.name, ca: l.spec.ca, notAfter: new Date(l.cert!.validTo) }));
+  return inv.leaves.filter((l) => l.cert).map((l) => ({ name: l.spec.name, ca: l.spec.ca, notAfter: l.cert!.notAfter }));
 }
 
 /** Renders the text file. `previous` is the old file's text: its last renewal time is kept when this run did not renew. Pure. */

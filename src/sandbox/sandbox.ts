@@ -1,11 +1,12 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { createPublicKey, generateKeyPair, X509Certificate, type KeyObject } from "node:crypto";
+import { createPublicKey, generateKeyPair, type KeyObject } from "node:crypto";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
 import { CAS, LAYOUT, LEAVES } from "../inventory/catalog.js";
 import { generateKey, privateKeyPem, type KeySpec } from "../pki/keys.js";
 import { issueCertificate, type Issuer } from "../pki/sign.js";
+import { parseCertificatePem } from "../pki/pem.js";
 import { caExtensions, leafExtensions } from "../pki/profile.js";
 import { DAY_MS } from "../policy/age.js";
 import { kubeadmProfiles, kubeletProfile, type HostFacts } from "./profiles.js";
@@ -97,7 +98,7 @@ export async function createSandbox(dir: string, o: SandboxOptions = {}): Promis
   await Promise.all(cas.map(async (ca, i) => {
     const key = caKeys[i]!;
     const pem = await issueCertificate({ subject: `CN=${ca.commonName}`, key, notBefore, notAfter: caNotAfter, extensions: await caExtensions(key, ca.commonName) });
-    issuers.set(ca.name, { cert: new X509Certificate(pem), key, pem });
+    issuers.set(ca.name, { cert: parseCertificatePem(pem, `${ca.baseName}.crt`), key, pem });
     await put(join(pki, `${ca.baseName}.crt`), pem, 0o644);
     if (!(o.externalCa && ca.name === "ca")) await put(join(pki, `${ca.baseName}.key`), privateKeyPem(key), 0o600);
   }));

@@ -4,7 +4,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import { LAYOUT } from "../../src/inventory/catalog.js";
-import { parsePrivateKeyPem } from "../../src/pki/pem.js";
+import { parseCertificatePem, parsePrivateKeyPem } from "../../src/pki/pem.js";
 import { generateKey, privateKeyPem } from "../../src/pki/keys.js";
 import { issueCertificate } from "../../src/pki/sign.js";
 import { leafExtensions } from "../../src/pki/profile.js";
@@ -13,7 +13,7 @@ import { kubeadmProfiles } from "../../src/sandbox/profiles.js";
 /** Writes a freshly issued pki/apiserver.crt/.key under `root` (address 127.0.0.1) and returns the new certificate's SHA-256 fingerprint. */
 export async function reissueApiserver(root: string): Promise<string> {
   const pki = join(root, LAYOUT.pkiDir);
-  const caCert = new X509Certificate(await readFile(join(pki, "ca.crt")));
+  const caCert = parseCertificatePem(await readFile(join(pki, "ca.crt"), "utf8"), "ca.crt");
   const caKey = parsePrivateKeyPem(await readFile(join(pki, "ca.key"), "utf8"), "ca.key");
   const profile = kubeadmProfiles({ nodeName: "cp-1", address: "127.0.0.1", apiserverPort: 6443, serviceIp: "10.96.0.1" }).find((p) => p.name === "apiserver")!.profile;
   const key = await generateKey({ type: "ec", curve: "P-256" });
