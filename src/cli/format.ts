@@ -1,4 +1,3 @@
-import { stringify } from "yaml";
 import type { StatusReport } from "../inventory/status.js";
 
 /** Options for rendering a table: colour and bars only on a terminal. */
@@ -82,6 +81,7 @@ export function renderStatusTable(r: StatusReport, style: TableStyle): string {
 }
 
 /** Renders any report as JSON or YAML. */
-export function renderData(value: unknown, format: "json" | "yaml"): string {
-  return format === "json" ? JSON.stringify(value, null, 2) + "\n" : stringify(value, { lineWidth: 0 });
+export async function renderData(value: unknown, format: "json" | "yaml"): Promise<string> {
+  // The yaml library is loaded only for -o yaml.
+  return format === "json" ? JSON.stringify(value, null, 2) + "\n" : (await import("yaml")).stringify(value, { lineWidth: 0 });
 }

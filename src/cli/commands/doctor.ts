@@ -34,7 +34,7 @@ Options:
     if (output !== "table" && output !== "json") throw new RenewCertsError("USAGE", `--output must be table or json (got ${output})`);
     const report = await runDoctor({ root: resolve(str(args, "root") ?? "/") });
     if (output === "json") {
-      io.stdout(renderData(report, "json"));
+      io.stdout(await renderData(report, "json"));
     } else {
       const color = io.isTTY && !io.env["NO_COLOR"];
       const paint = (s: string): string => !color ? s : s === "OK" ? `\u001b[32m${s}\u001b[0m` : s === "SKIP" ? `\u001b[90m${s}\u001b[0m` : s === "WARN" ? `\u001b[33m${s}\u001b[0m` : `\u001b[31m${s}\u001b[0m`;

@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { chmod, mkdir, readFile, rm, writeFile, chown } from "node:fs/promises";
 import { join } from "node:path";
-import { cli } from "../../../test/support/cli.js";
+import { cli, CLI } from "../../../test/support/cli.js";
+import { run } from "../../../test/support/tools.js";
 import { copySandbox, snapshot } from "../../../test/support/sandbox.js";
 
 const PKI = "etc/kubernetes/pki";
@@ -16,6 +17,14 @@ test("status on a sandbox issued 300 days ago shows 65 days residual and 300 day
   assert.match(apiserver ?? "", /\s65d\s+300d\s+ca\s+no$/);
   assert.match(r.stdout, /^CERTIFICATE AUTHORITY\s+EXPIRES/m);
   assert.doesNotMatch(r.stdout, /\u001b\[/, "no colour when not a terminal");
+});
+
+test("status piped into a reader that has already gone (| true, | head -1) ends quietly, exit 0", async (t) => {
+  const root = await copySandbox(t, ec);
+  // `true` exits before node has started: status's write meets a closed pipe (EPIPE).
+  const r = run("/bin/bash", ["-c", `set -o pipefail; "${process.execPath}" "${CLI}" status --root "${root}" -o json | true; echo "exit=$?"`]);
+  assert.equal(r.stdout, "exit=0\n");
+  assert.equal(r.stderr, "");
 });
 
 test("status -o json carries kubeadm's CertificateExpirationInfo fields with residualTime in seconds", async (t) => {

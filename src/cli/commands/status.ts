@@ -57,7 +57,7 @@ Examples:
       const color = io.isTTY && !io.env["NO_COLOR"];
       io.stdout(renderStatusTable(report, { color, bars: io.isTTY }) + `\nrenew-certs run would: ${run.summary}\n`);
     } else {
-      io.stdout(renderData({ ...report, run }, output));
+      io.stdout(await renderData({ ...report, run }, output));
     }
     return 0;
   },
