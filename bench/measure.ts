@@ -12,11 +12,25 @@ export interface Sample {
   kib: number;
 }
 
+/**
+ * The environment of every measured process: this one's, without what changes Node.js's own
+ * start-up. NODE_EXTRA_CA_CERTS makes every node process load a CA bundle before it runs any
+ * code (tens of milliseconds, which would hide the cost of our own start-up in the baseline);
+ * NODE_OPTIONS could add anything.
+ */
+export const BENCH_ENV: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== "NODE_EXTRA_CA_CERTS" && k !== "NODE_OPTIONS"));
+
+/** A line saying what the measurements leave out of the environment, when it matters. */
+export function envNote(): string {
+  const dropped = ["NODE_EXTRA_CA_CERTS", "NODE_OPTIONS"].filter((k) => process.env[k] !== undefined);
+  return dropped.length ? `environment: measured without ${dropped.join(" and ")} (set here; it slows every node start alike)` : "environment: as is";
+}
+
 /** Runs `cmd args` (under /usr/bin/time -f %M when present); throws when it fails. */
 export function measure(cmd: string, args: string[]): Sample {
   const timed = existsSync("/usr/bin/time");
   const t0 = process.hrtime.bigint();
-  const r = timed ? spawnSync("/usr/bin/time", ["-f", "%M", cmd, ...args], { encoding: "utf8" }) : spawnSync(cmd, args, { encoding: "utf8" });
+  const r = timed ? spawnSync("/usr/bin/time", ["-f", "%M", cmd, ...args], { encoding: "utf8", env: BENCH_ENV }) : spawnSync(cmd, args, { encoding: "utf8", env: BENCH_ENV });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.error || r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.error?.message ?? r.stderr}`);
   return { ms, kib: timed ? Number(r.stderr.trim().split("\n").pop()) : NaN };

@@ -1,7 +1,7 @@
 // bench/startup: size and start-up time of the standalone executable, beside the bundle run by
 // node and bare `node -e 0`. Builds dist/ when missing (npm run build). Prints numbers; asserts nothing.
 import { statSync } from "node:fs";
-import { interleave, ensureDist, measure, report } from "./measure.js";
+import { envNote, interleave, ensureDist, measure, report } from "./measure.js";
 
 const RUNS = Number(process.env["BENCH_RUNS"] ?? 21);
 const { bundle, exe } = ensureDist();
@@ -22,5 +22,6 @@ const samples = interleave([
 console.log(`standalone executable  dist/renew-certs       ${mib(exe)} MiB (node ${process.version} with the bundle injected)`);
 console.log(`bundle                 dist/renew-certs.cjs   ${mib(bundle)} MiB`);
 console.log(`first run              ${first.map(([l, ms]) => `${l} ${ms.toFixed(1)} ms`).join(", ")}`);
+console.log(envNote());
 console.log(`runs: ${RUNS} each, interleaved`);
 console.log(report(samples));

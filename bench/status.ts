@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createSandbox } from "../src/sandbox/sandbox.js";
-import { interleave, measure, median, report, REPO, type Case } from "./measure.js";
+import { envNote, interleave, measure, median, report, REPO, type Case } from "./measure.js";
 
 const CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const RUNS = Number(process.env["BENCH_RUNS"] ?? 21);
@@ -27,6 +27,7 @@ try {
   for (const c of cases) measure(c.cmd, c.args); // warm the page cache
   const samples = interleave(cases, RUNS);
   const base = median(samples.get("node -e 0")!.map((x) => x.ms));
+  console.log(envNote());
   console.log(`runs: ${RUNS} each, interleaved${existsSync(BUNDLE) ? "" : " (npm run build adds the bundle and the standalone executable)"}`);
   console.log(report(samples));
   for (const c of cases.slice(1)) {
