@@ -3,6 +3,16 @@
 // Every certificate this yields is still checked by OpenSSL (node:crypto) before it is trusted
 // for anything but its dates, and every certificate renew-certs issues is built by @peculiar/x509.
 
+/** OIDs of the extensions renew-certs reads, recomputes or compares. */
+export const OID = {
+  subjectKeyIdentifier: "2.5.29.14",
+  authorityKeyIdentifier: "2.5.29.35",
+  subjectAltName: "2.5.29.17",
+  keyUsage: "2.5.29.15",
+  extKeyUsage: "2.5.29.37",
+  basicConstraints: "2.5.29.19",
+} as const;
+
 /** One DER element: its tag, where it starts, where its value starts, and where it ends. */
 export interface Tlv {
   tag: number;
@@ -142,4 +152,39 @@ export function keyIdentifier(value: Uint8Array): Buffer {
   const t = readTlv(value, 0);
   if (t.tag !== OCTET_STRING || t.end !== value.length) throw new DerError("invalid subject key identifier");
   return Buffer.from(value.subarray(t.valueStart, t.end));
+}
+
+/** The subject key identifier of a certificate, when it has one. */
+export function subjectKeyIdOf(fields: CertificateFields): Buffer | undefined {
+  const ext = fields.extensions.find((e) => e.oid === OID.subjectKeyIdentifier);
+  return ext ? keyIdentifier(ext.value) : undefined;
+}
+
+// Writing: just enough DER to wrap new values around copied ones (see resign.ts).
+
+/** One DER element: `tag`, then the definite length, then the concatenated `content`. */
+export function tlv(tag: number, ...content: Uint8Array[]): Buffer {
+  const body = Buffer.concat(content);
+  const n = body.length;
+  const head = n < 0x80 ? [tag, n] : n < 0x100 ? [tag, 0x81, n] : n < 0x10000 ? [tag, 0x82, n >> 8, n & 0xff] : [tag, 0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
+  return Buffer.concat([Buffer.from(head), body]);
+}
+
+/** An OBJECT IDENTIFIER element from its dotted form. */
+export function oidDer(dotted: string): Buffer {
+  const [a, b, ...rest] = dotted.split(".").map(Number);
+  const bytes: number[] = [];
+  for (const arc of [a! * 40 + b!, ...rest]) {
+    const groups = [arc & 0x7f];
+    for (let v = Math.floor(arc / 128); v > 0; v = Math.floor(v / 128)) groups.unshift((v & 0x7f) | 0x80);
+    bytes.push(...groups);
+  }
+  return tlv(OID_TAG, Buffer.from(bytes));
+}
+
+/** A Time element (RFC 5280 4.1.2.5): UTCTime through 2049, GeneralizedTime from 2050; whole seconds. */
+export function timeDer(d: Date): Buffer {
+  const iso = d.toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ
+  const digits = iso.slice(0, 19).replace(/[-:T]/g, "");
+  return d.getUTCFullYear() < 2050 ? tlv(UTC_TIME, Buffer.from(`${digits.slice(2)}Z`, "latin1")) : tlv(GENERALIZED_TIME, Buffer.from(`${digits}Z`, "latin1"));
 }

@@ -2,20 +2,12 @@ import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { createPublicKey, randomBytes, webcrypto, type KeyObject } from "node:crypto";
 import { keySpecOf, toCryptoKey, signingAlgorithm } from "./keys.js";
-import { keyIdentifier } from "./der.js";
+import { subjectKeyIdOf } from "./der.js";
 import type { Certificate } from "./pem.js";
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
-/** OIDs of the extensions renew-certs recomputes instead of copying. */
-export const OID = {
-  subjectKeyIdentifier: "2.5.29.14",
-  authorityKeyIdentifier: "2.5.29.35",
-  subjectAltName: "2.5.29.17",
-  keyUsage: "2.5.29.15",
-  extKeyUsage: "2.5.29.37",
-  basicConstraints: "2.5.29.19",
-} as const;
+export { OID } from "./der.js";
 
 /** The signer of a certificate: its CA certificate and private key. */
 export interface Issuer {
@@ -48,8 +40,7 @@ export function randomSerialHex(): string {
 
 /** The subject key identifier of a certificate as hex, if it has one. */
 export function subjectKeyId(cert: Certificate): string | undefined {
-  const ext = cert.fields.extensions.find((e) => e.oid === OID.subjectKeyIdentifier);
-  return ext ? keyIdentifier(ext.value).toString("hex") : undefined;
+  return subjectKeyIdOf(cert.fields)?.toString("hex");
 }
 
 /** Issues a certificate and returns it as PEM. */

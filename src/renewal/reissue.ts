@@ -1,6 +1,7 @@
 import { X509Certificate, type KeyObject } from "node:crypto";
-import { generateKey, privateKeyPem } from "../pki/keys.js";
-import { extensionsOf, issueCertificate, subjectDer, subjectKeyIdExtension, OID, type x509 } from "../pki/sign.js";
+import { generateKey, keySpecOf, privateKeyPem } from "../pki/keys.js";
+import { OID, subjectKeyIdOf } from "../pki/der.js";
+import { resignCertificate } from "../pki/resign.js";
 import type { Certificate } from "../pki/pem.js";
 import { RenewCertsError } from "../errors.js";
 import { DAY_MS } from "../policy/age.js";
@@ -67,12 +68,15 @@ export async function reissue(loaded: LoadedLeaf, start: Date, validityDays: num
   const key = newKey ?? (await generateKey(loaded.spec));
   const caNotAfter = loaded.ca.cert.notAfter;
   const { notBefore, notAfter, capped } = validityWindow(start, validityDays, caNotAfter);
-  const extensions: x509.Extension[] = [];
-  for (const ext of extensionsOf(loaded.cert)) {
-    if (ext.type === OID.authorityKeyIdentifier) continue; // recomputed from the CA by issueCertificate
-    extensions.push(ext.type === OID.subjectKeyIdentifier ? await subjectKeyIdExtension(key) : ext);
-  }
-  const certPem = await issueCertificate({ subject: subjectDer(loaded.cert), key, issuer: { cert: loaded.ca.cert, key: loaded.ca.key }, notBefore, notAfter, extensions });
+  const ca = loaded.ca;
+  const certPem = resignCertificate({
+    subject: loaded.cert.fields.subject,
+    extensions: loaded.cert.fields.extensions,
+    key,
+    issuer: { subject: ca.cert.fields.subject, keyId: subjectKeyIdOf(ca.cert.fields), key: ca.key, spec: keySpecOf(ca.key, ca.entry.keyFile) },
+    notBefore,
+    notAfter,
+  });
   const cert = new X509Certificate(certPem);
   const reissued: Reissued = {
     loaded, cert, certPem, key, keyPem: privateKeyPem(key), notBefore, notAfter,
