@@ -3,7 +3,8 @@
 // by the same script as `npm run build`, so they always match the code under test.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { rmSync } from "node:fs";
+import { mkdtemp, readFile, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,7 +20,8 @@ let noNodePath = "";
 
 before(async () => {
   out = await mkdtemp(join(tmpdir(), "renew-certs-dist-"));
-  process.once("exit", () => void rm(out, { recursive: true, force: true }));
+  // Synchronously: an "exit" listener cannot wait for a promise.
+  process.once("exit", () => rmSync(out, { recursive: true, force: true }));
   const b = run(process.execPath, [join(REPO, "scripts/build.mjs"), "--out", out], { cwd: REPO });
   assert.equal(b.status, 0, `build failed: ${b.stdout}${b.stderr}`);
   noNodePath = join(out, "empty-path");
