@@ -3,7 +3,7 @@
 // a copy of this node binary with a small loader, the library bundle and trained V8 code caches
 // injected; runs where no Node.js is installed).
 //   node scripts/build.mjs [--out DIR] [--bundle-only]
-// Internal: node scripts/build.mjs --train status|full --lib FILE --cache FILE --sandboxes DIR
+// Internal: node scripts/build.mjs --train sandboxes|full|status --lib FILE --cache FILE --sandboxes DIR
 // (one training run, in its own process; see train below).
 import { build } from "esbuild";
 import { copyFile, cp, mkdir, mkdtemp, readFile, rm, stat, writeFile, chmod } from "node:fs/promises";
@@ -118,15 +118,17 @@ async function trainedLibrary(work) {
   const sandboxes = join(work, "sandboxes");
   await mkdir(sandboxes);
   const caches = {};
-  // full first: it creates the sandboxes, and copies of them for status.
-  for (const set of ["full", "status"]) {
+  // "sandboxes" first, in a process whose cache is thrown away: creating a sandbox compiles the
+  // X.509 builder, which hosts never run and which would double the full cache. Then "full"
+  // renews them, and "status" reads untouched copies.
+  for (const set of ["sandboxes", "full", "status"]) {
     const cache = join(work, `${set}.cache`);
     // NODE_OPTIONS could change V8's flags, which a code cache must match.
     const env = { ...process.env };
     delete env.NODE_OPTIONS;
     const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--train", set, "--lib", lib, "--cache", cache, "--sandboxes", sandboxes], { encoding: "utf8", env });
     if (r.status !== 0) throw new Error(`training the ${set} code cache failed: ${r.stderr}${r.stdout}`);
-    caches[`${set}.cache`] = cache;
+    if (set !== "sandboxes") caches[`${set}.cache`] = cache;
   }
   const kib = async (f) => `${Math.round((await stat(f)).size / 1024)} KiB`;
   console.log(`trained     code caches: status ${await kib(caches["status.cache"])}, full ${await kib(caches["full.cache"])} (${Date.now() - t} ms)`);
@@ -160,12 +162,14 @@ async function train(set, lib, cache, dir) {
     await run(["status", "--root", `${rsa}-status`]);
     await run(["status", "--root", `${ecdsa}-status`], { tty: true });
     await run(["status", "--root", `${ecdsa}-status`, "-o", "json"]);
-  } else if (set === "full") {
+  } else if (set === "sandboxes") {
     // Port 1 for the API server: doctor's connections are refused, whatever runs on this machine.
     await run(["sandbox", rsa, "--age-days", "300", "--apiserver-port", "1"]);
     await run(["sandbox", ecdsa, "--age-days", "300", "--key-type", "ecdsa-p256", "--apiserver-port", "1"]);
     await cp(rsa, `${rsa}-status`, { recursive: true });
     await cp(ecdsa, `${ecdsa}-status`, { recursive: true });
+    return;
+  } else if (set === "full") {
     await run(["--help"]);
     await run(["run", "--help"]);
     await run(["status", "--root", rsa]);
