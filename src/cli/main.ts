@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The only module that touches `process`: argv in, exit code out.
-// No top-level await: the same file is the entry of the CommonJS bundle and the standalone executable.
+// The entry of `node build/src/cli/main.js` and of the CommonJS bundle: argv in, exit code out
+// (the standalone executable's loader does the same with src/cli/entry-lib.ts).
+// No top-level await: the CommonJS bundle cannot have it.
 import { runMain } from "./run-main.js";
 import { processIO } from "./process-io.js";
 
