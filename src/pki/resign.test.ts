@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { X509Certificate, createPrivateKey } from "node:crypto";
+import { X509Certificate, createPrivateKey, createPublicKey } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { resignCertificate, keyIdOf } from "./resign.js";
@@ -72,4 +72,14 @@ test("a P-384 CA signs with ECDSA-SHA384; dates from 2050 are GeneralizedTime; a
   assert.equal(lib.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId, keyIdOf(new X509Certificate(pem).publicKey.export({ type: "spki", format: "der" })).toString("hex"));
   assert.notEqual(lib.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId, new x509.X509Certificate(oldPem).getExtension(x509.SubjectKeyIdentifierExtension)?.keyId);
   assert.equal(lib.subject, "CN=leaf, O=system:masters");
+});
+
+test("a certificate without extensions is re-signed without an empty extensions field", async () => {
+  const caKey = await generateKey({ type: "ec", curve: "P-256" });
+  const key = await generateKey({ type: "ec", curve: "P-256" });
+  const subject = parseCertificatePem(await issueCertificate({ subject: "CN=s", key, notBefore: new Date("2026-01-01T00:00:00Z"), notAfter: new Date("2027-01-01T00:00:00Z"), extensions: [] }), "s.crt").fields.subject;
+  const pem = resignCertificate({ subject, extensions: [], key, issuer: { subject, keyId: undefined, key: caKey, spec: { type: "ec", curve: "P-256" } }, notBefore: new Date("2026-01-01T00:00:00Z"), notAfter: new Date("2027-01-01T00:00:00Z") });
+  const c = parseCertificatePem(pem, "s.crt");
+  assert.deepEqual(c.fields.extensions, []);
+  assert.ok(c.x509.verify(createPublicKey(caKey)));
 });

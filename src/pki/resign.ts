@@ -82,7 +82,8 @@ export function resignCertificate(p: ResignParams): string {
     tlv(SEQUENCE, timeDer(p.notBefore), timeDer(p.notAfter)),
     p.subject,
     spki,
-    tlv(0xa3, tlv(SEQUENCE, ...extensions)),
+    // Extensions ::= SEQUENCE SIZE (1..MAX): absent rather than empty.
+    ...(extensions.length > 0 ? [tlv(0xa3, tlv(SEQUENCE, ...extensions))] : []),
   );
   const signature = sign(signatureOf(p.issuer.spec).hash, tbs, p.issuer.key);
   const der = tlv(SEQUENCE, tbs, algorithmIdentifier(p.issuer.spec), tlv(0x03, Buffer.from([0]), signature));
