@@ -20,10 +20,14 @@ export interface Reissued {
   cappedAtCaDaysLeft: number | undefined;
 }
 
-/** The validity window of a renewal: kubeadm backdates NotBefore by 5 minutes. */
+/**
+ * The validity window of a renewal: kubeadm backdates NotBefore by 5 minutes. Whole seconds, as
+ * a certificate stores them, so that what is logged and reported is what the certificate says.
+ */
 export function validityWindow(start: Date, validityDays: number, caNotAfter: Date): { notBefore: Date; notAfter: Date; capped: boolean } {
-  const notBefore = new Date(start.getTime() - 5 * 60_000);
-  const wanted = new Date(start.getTime() + validityDays * DAY_MS);
+  const second = Math.floor(start.getTime() / 1000) * 1000;
+  const notBefore = new Date(second - 5 * 60_000);
+  const wanted = new Date(second + validityDays * DAY_MS);
   const capped = wanted.getTime() > caNotAfter.getTime();
   return { notBefore, notAfter: capped ? caNotAfter : wanted, capped };
 }
