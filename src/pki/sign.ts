@@ -1,8 +1,9 @@
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
-import { createPublicKey, randomBytes, webcrypto, type KeyObject } from "node:crypto";
+import { createPublicKey, webcrypto, type KeyObject } from "node:crypto";
 import { keySpecOf, toCryptoKey, signingAlgorithm } from "./keys.js";
 import { subjectKeyIdOf } from "./der.js";
+import { randomSerial } from "./resign.js";
 import type { Certificate } from "./pem.js";
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
@@ -31,18 +32,6 @@ export interface IssueParams {
   serialHex?: string;
 }
 
-/** A fresh random positive serial number, hex encoded (128 bits, as kubeadm's are random). */
-export function randomSerialHex(): string {
-  const bytes = randomBytes(16);
-  bytes[0] = (bytes[0]! & 0x7f) | 0x01; // positive, and never a leading zero byte
-  return bytes.toString("hex");
-}
-
-/** The subject key identifier of a certificate as hex, if it has one. */
-export function subjectKeyId(cert: Certificate): string | undefined {
-  return subjectKeyIdOf(cert.fields)?.toString("hex");
-}
-
 /** Issues a certificate and returns it as PEM. */
 export async function issueCertificate(p: IssueParams): Promise<string> {
   const subjectKey = p.key.type === "private" ? createPublicKey(p.key) : p.key;
@@ -53,12 +42,12 @@ export async function issueCertificate(p: IssueParams): Promise<string> {
   const signingKey = await toCryptoKey(signerKey, signerSpec);
   const extensions = [...p.extensions];
   if (p.issuer) {
-    const aki = subjectKeyId(p.issuer.cert);
+    const aki = subjectKeyIdOf(p.issuer.cert.fields)?.toString("hex");
     if (aki) extensions.push(new x509.AuthorityKeyIdentifierExtension(aki));
   }
   const issuerName = p.issuer ? arrayBuffer(p.issuer.cert.fields.subject) : p.subject;
   const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: p.serialHex ?? randomSerialHex(),
+    serialNumber: p.serialHex ?? randomSerial().toString("hex"),
     subject: typeof p.subject === "string" ? p.subject : new x509.Name(p.subject),
     issuer: typeof issuerName === "string" ? issuerName : new x509.Name(issuerName),
     notBefore: p.notBefore,
