@@ -14,6 +14,7 @@ export type ErrorCode =
   | "UNSUPPORTED" // something renew-certs does not handle (a key type, a format)
   | "IO" // a write that failed (disk full, read-only file system)
   | "LOCKED" // another run holds the lock
+  | "INTERRUPTED" // an interrupted run must be finished by `renew-certs run` first
   | "RENEW_FAILED" // renewal failed, nothing changed
   | "UNHEALTHY" // a restarted component did not become healthy (the caller restores and rolls back)
   | "ROLLED_BACK" // the control plane did not come back; the previous files were restored

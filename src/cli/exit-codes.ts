@@ -24,7 +24,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case "USAGE": return EXIT.USAGE;
     case "CONFIG": return EXIT.CONFIG;
     case "ROOT": case "PEM": case "KUBECONFIG": case "MANIFEST": case "PERMISSION": case "MISMATCH": case "UNSUPPORTED": return EXIT.INPUT;
-    case "LOCKED": return EXIT.LOCKED;
+    case "LOCKED": case "INTERRUPTED": return EXIT.LOCKED;
     case "IO": case "RENEW_FAILED": return EXIT.RENEW_FAILED;
     case "ROLLED_BACK": return EXIT.ROLLED_BACK;
     // Unhealthy and not (yet) restored: the same state as a failed rollback.

@@ -1,6 +1,6 @@
 import type { Logger } from "../log/logger.js";
 import type { EventReason } from "../run/coordinator.js";
-import type { KubeClient } from "./kube-client.js";
+import type { KubeClient } from "../kube/client.js";
 
 /**
  * Records a core/v1 Event on the Node (namespace default, as the kubelet's node events), so that

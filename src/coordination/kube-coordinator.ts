@@ -2,13 +2,15 @@ import { join } from "node:path";
 import type { Settings } from "../config/settings.js";
 import type { Logger } from "../log/logger.js";
 import { LAYOUT } from "../inventory/catalog.js";
-import { readManifest, parseEndpoint, ENDPOINT_ANNOTATION, type Endpoint } from "../manifests/manifest.js";
-import { credentialsFromKubeconfig, httpsGet, type ClientCredentials } from "../run/health.js";
+import { parseEndpoint, ENDPOINT_ANNOTATION, type Endpoint } from "../manifests/manifest.js";
+import { credentialsFromKubeconfig, type ClientCredentials } from "../kube/credentials.js";
+import { httpsGet } from "../kube/tls.js";
 import { realClock, type Clock } from "../run/wait.js";
 import type { Coordinator } from "../run/coordinator.js";
 import { exists } from "../util/fs.js";
 import { RenewCertsError } from "../errors.js";
-import { ApiError, ApiUnreachableError, kubeClient, type KubeClient } from "./kube-client.js";
+import { ApiError, ApiUnreachableError, kubeClient, type KubeClient } from "../kube/client.js";
+import { localApiEndpoint } from "../kube/endpoint.js";
 import { acquireLease, LEASE_NAME } from "./lease.js";
 import { recordEvent } from "./events.js";
 
@@ -28,13 +30,6 @@ interface PodList {
   items: { metadata: { name: string; annotations?: Record<string, string> }; spec?: { nodeName?: string } }[];
 }
 
-/** The local API server's endpoint, from its static pod manifest (fallback 127.0.0.1:6443). */
-async function localEndpoint(root: string): Promise<Endpoint> {
-  const file = join(root, LAYOUT.manifestsDir, "kube-apiserver.yaml");
-  if (!(await exists(file))) return { host: "127.0.0.1", port: 6443 };
-  return (await readManifest(file)).advertiseEndpoint;
-}
-
 /**
  * One host at a time, through the local API server with the renewed admin.conf (super-admin.conf
  * when admin.conf may not touch Leases). API unreachable (expired certificates, a single node):
@@ -46,7 +41,7 @@ export function kubeCoordinator(o: KubeCoordinatorOptions): Coordinator {
   let client: KubeClient | undefined;
   const ensureClient = async (kubeconfig = "admin.conf"): Promise<{ client: KubeClient; creds: ClientCredentials }> => {
     const creds = await credentialsFromKubeconfig(join(o.root, LAYOUT.kubernetesDir, kubeconfig), o.root);
-    client = connect(await localEndpoint(o.root), creds);
+    client = connect(await localApiEndpoint(o.root), creds);
     return { client, creds };
   };
   const othersUnhealthy = (c: KubeClient, creds: ClientCredentials) => async (): Promise<string | undefined> => {
@@ -84,7 +79,7 @@ export function kubeCoordinator(o: KubeCoordinatorOptions): Coordinator {
       } catch (e) {
         if (e instanceof ApiUnreachableError) {
           o.log.warn(`the API server is unreachable (${e.message}): restarting without the ${LEASE_NAME} lease (expected when the certificates had already expired, or on a single control-plane host)`);
-          return { release: () => Promise.resolve() };
+          return { release: () => Promise.resolve(), lost: () => undefined };
         }
         if (e instanceof ApiError) {
           throw new RenewCertsError("LEASE_TIMEOUT", `could not take the ${LEASE_NAME} lease in kube-system: ${e.message}. The certificates are renewed on disk; grant admin.conf's user get/create/update on leases in kube-system, and the next run restarts the control plane`);

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { copySandbox } from "../../test/support/sandbox.js";
-import { assignFreePorts } from "../../test/doubles/ports.js";
+import { assignFreePorts } from "../simulator/ports.js";
 import { startKubeApi, type KubeApiDouble } from "../../test/doubles/kube-api.js";
 import { memoryLogger } from "../log/logger.js";
 import { readManifest } from "../manifests/manifest.js";
@@ -30,12 +30,21 @@ async function client(root: string, port: number) {
   return kubeClient({ host: "127.0.0.1", port }, await credentialsFromKubeconfig(join(root, "etc/kubernetes/admin.conf"), root));
 }
 
-test("a lease is live until renewTime plus leaseDurationSeconds, and never blocks its own holder", () => {
-  const l: Lease = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: "renew-certs", namespace: "kube-system" }, spec: { holderIdentity: "cp-2", leaseDurationSeconds: 10, renewTime: microTime(Date.UTC(2026, 0, 1, 0, 0, 0)) } };
-  assert.equal(heldByOther(l, "cp-1", Date.UTC(2026, 0, 1, 0, 0, 9)), true);
-  assert.equal(heldByOther(l, "cp-1", Date.UTC(2026, 0, 1, 0, 0, 11)), false);
-  assert.equal(heldByOther(l, "cp-2", Date.UTC(2026, 0, 1, 0, 0, 9)), false);
-  assert.equal(heldByOther({ ...l, spec: { ...l.spec, holderIdentity: "" } }, "cp-1", Date.UTC(2026, 0, 1, 0, 0, 1)), false);
+test("another host's lease is judged by how long this host has seen it unchanged, not by its renewTime against our clock", () => {
+  const at = (renewTime: number, rv: string): Lease => ({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: "renew-certs", namespace: "kube-system", resourceVersion: rv }, spec: { holderIdentity: "cp-2", leaseDurationSeconds: 10, renewTime: microTime(renewTime) } });
+  const observed = { key: "", at: 0 };
+  // Their clock is a year behind ours: by renewTime the lease looks long expired, but it was just renewed.
+  const yearAgo = Date.UTC(2025, 0, 1);
+  assert.equal(heldByOther(at(yearAgo, "7"), "cp-1", 1_000_000, observed), true, "first seen now: live for its duration");
+  assert.equal(heldByOther(at(yearAgo, "7"), "cp-1", 1_009_000, observed), true);
+  assert.equal(heldByOther(at(yearAgo + 3000, "8"), "cp-1", 1_012_000, observed), true, "renewed: the duration counts again from now");
+  assert.equal(heldByOther(at(yearAgo + 3000, "8"), "cp-1", 1_022_001, observed), false, "unchanged for 10 s by our clock: expired");
+  // Their clock is a year ahead: renewTime in the future does not keep a dead holder's lease alive.
+  const ahead = { key: "", at: 0 };
+  assert.equal(heldByOther(at(Date.UTC(2028, 0, 1), "9"), "cp-1", 5_000, ahead), true);
+  assert.equal(heldByOther(at(Date.UTC(2028, 0, 1), "9"), "cp-1", 15_001, ahead), false);
+  assert.equal(heldByOther(at(yearAgo, "7"), "cp-2", 1_000_000, { key: "", at: 0 }), false, "never blocks its own holder");
+  assert.equal(heldByOther({ ...at(yearAgo, "7"), spec: { holderIdentity: "" } }, "cp-1", 1_000_000, { key: "", at: 0 }), false, "released");
   assert.equal(microTime(Date.UTC(2026, 0, 1, 0, 0, 0, 123)), "2026-01-01T00:00:00.123000Z");
 });
 
@@ -81,6 +90,31 @@ test("a live lease held by another host makes the run give up after the wait wit
   assert.ok(err instanceof RenewCertsError);
   assert.equal(exitCodeFor(err.code), 9);
   assert.match(err.message, /another control-plane host holds the renew-certs lease \(cp-2\)\. The certificates are renewed on disk; the control plane still runs on the old ones and the next run restarts it/);
+});
+
+test("a lease taken over by another host is lost, and says by whom", async (t) => {
+  const { root, api } = await cluster(t);
+  const lease = await acquireLease({ client: await client(root, api.port), holder: "cp-1", durationSeconds: 1, waitMs: 1000, log: memoryLogger(), clock: wall });
+  const l = api.state.leases.get("renew-certs") as unknown as Lease;
+  api.state.leases.set("renew-certs", { ...l, metadata: { ...l.metadata, resourceVersion: "999" }, spec: { ...l.spec, holderIdentity: "cp-2" } } as never);
+  await wall.sleep(800);
+  assert.equal(lease.lost(), "another control-plane host holds the renew-certs lease now (cp-2)");
+  await lease.release();
+  assert.equal((api.state.leases.get("renew-certs") as unknown as Lease).spec.holderIdentity, "cp-2", "a lost lease is not released: it is not ours");
+});
+
+test("a lease that could not be renewed for its whole duration is lost; shorter outages (our own API server restarting) are not", async (t) => {
+  const { root, api } = await cluster(t);
+  const c = await client(root, api.port);
+  let down = false;
+  const flaky = { ...c, get: <T>(p: string) => (down ? Promise.reject(new Error("ECONNREFUSED")) : c.get<T>(p)) };
+  const lease = await acquireLease({ client: flaky, holder: "cp-1", durationSeconds: 1, waitMs: 1000, log: memoryLogger(), clock: wall });
+  down = true;
+  await wall.sleep(500);
+  assert.equal(lease.lost(), undefined, "half its duration without renewal: still ours");
+  await wall.sleep(900);
+  assert.match(lease.lost() ?? "", /was not renewed .*another host may hold it now|was not renewed within its duration/);
+  await lease.release();
 });
 
 test("the lease is renewed while the health wait runs", async (t) => {

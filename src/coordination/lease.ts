@@ -1,7 +1,7 @@
 import { RenewCertsError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import type { Clock } from "../run/wait.js";
-import { ApiError, type KubeClient } from "./kube-client.js";
+import { ApiError, type KubeClient } from "../kube/client.js";
 
 /** The Lease renew-certs takes in kube-system before restarting a control plane. */
 export const LEASE_NAME = "renew-certs";
@@ -20,12 +20,20 @@ export function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
-/** True when another holder's lease is still live at `nowMs` (renewTime + leaseDurationSeconds in the future). */
-export function heldByOther(l: Lease | undefined, holder: string, nowMs: number): boolean {
+/**
+ * Another holder's lease, judged as client-go's leader election does: by how long THIS host has
+ * seen the record unchanged (its observedTime), never by the holder's renewTime against our clock,
+ * so that clock skew between hosts decides nothing. `observed` is updated in place.
+ */
+export function heldByOther(l: Lease | undefined, holder: string, nowMs: number, observed: { key: string; at: number }): boolean {
   const s = l?.spec;
   if (!s?.holderIdentity || s.holderIdentity === holder) return false;
-  const renewed = Date.parse(s.renewTime ?? s.acquireTime ?? "");
-  return Number.isFinite(renewed) && renewed + (s.leaseDurationSeconds ?? 0) * 1000 > nowMs;
+  const key = `${s.holderIdentity}|${s.renewTime ?? ""}|${l?.metadata.resourceVersion ?? ""}`;
+  if (observed.key !== key) {
+    observed.key = key;
+    observed.at = nowMs;
+  }
+  return nowMs - observed.at < (s.leaseDurationSeconds ?? 0) * 1000;
 }
 
 /** Options of acquireLease. */
@@ -49,6 +57,8 @@ export interface LeaseOptions {
 /** A held lease: renewed in the background until released. */
 export interface HeldLease {
   release(): Promise<void>;
+  /** Why it is no longer ours (another holder, or not renewed within its duration); undefined while it is. */
+  lost(): string | undefined;
 }
 
 async function readLease(c: KubeClient): Promise<Lease | undefined> {
@@ -61,10 +71,10 @@ async function readLease(c: KubeClient): Promise<Lease | undefined> {
 }
 
 /** One attempt to take the lease; true when it is ours. Conflicts (409) are a lost race: false. */
-async function tryTake(o: LeaseOptions): Promise<boolean> {
+async function tryTake(o: LeaseOptions, observed: { key: string; at: number }): Promise<boolean> {
   const now = o.clock.now();
   const current = await readLease(o.client);
-  if (heldByOther(current, o.holder, now)) return false;
+  if (heldByOther(current, o.holder, now, observed)) return false;
   const t = microTime(now);
   try {
     if (!current) {
@@ -93,9 +103,10 @@ export async function acquireLease(o: LeaseOptions): Promise<HeldLease> {
   const deadline = o.clock.now() + o.waitMs;
   const retry = o.retryMs ?? 2000;
   let waitingFor = "";
+  const observed = { key: "", at: 0 };
   for (;;) {
     const unhealthy = o.othersUnhealthy ? await o.othersUnhealthy() : undefined;
-    if (unhealthy === undefined && (await tryTake(o))) break;
+    if (unhealthy === undefined && (await tryTake(o, observed))) break;
     const why = unhealthy ?? `another control-plane host holds the ${LEASE_NAME} lease (${(await readLease(o.client))?.spec.holderIdentity ?? "?"})`;
     if (why !== waitingFor) o.log.info(`waiting before the restart: ${why}`);
     waitingFor = why;
@@ -106,25 +117,41 @@ export async function acquireLease(o: LeaseOptions): Promise<HeldLease> {
   }
   o.log.info(`took the ${LEASE_NAME} lease in kube-system`, { holder: o.holder, durationSeconds: o.durationSeconds });
   let renewing: Promise<void> = Promise.resolve();
+  let lastRenewed = o.clock.now();
+  let lost: string | undefined;
+  const durationMs = o.durationSeconds * 1000;
   const renew = async (): Promise<void> => {
+    if (lost) return;
     try {
       const l = await readLease(o.client);
       if (l?.spec.holderIdentity !== o.holder) {
-        o.log.warn(`lost the ${LEASE_NAME} lease to ${l?.spec.holderIdentity || "nobody"}`);
+        lost = `another control-plane host holds the ${LEASE_NAME} lease now (${l?.spec.holderIdentity || "nobody"})`;
+        o.log.warn(`lost the ${LEASE_NAME} lease: ${lost}`);
         return;
       }
       await o.client.update(`${LEASES}/${LEASE_NAME}`, { ...l, spec: { ...l.spec, renewTime: microTime(o.clock.now()) } });
+      lastRenewed = o.clock.now();
     } catch (e) {
-      o.log.warn(`could not renew the ${LEASE_NAME} lease: ${(e as Error).message}`);
+      // Unreachable for a while (our own API server restarting) is fine until the lease could have expired.
+      o.log.debug(`could not renew the ${LEASE_NAME} lease: ${(e as Error).message}`);
+    }
+    if (!lost && o.clock.now() - lastRenewed >= durationMs) {
+      lost = `the ${LEASE_NAME} lease was not renewed for ${Math.round((o.clock.now() - lastRenewed) / 1000)} s, its whole duration: another host may hold it now`;
+      o.log.warn(`lost the ${LEASE_NAME} lease: ${lost}`);
     }
   };
   // Renewed every third of its duration while the health waits run; unref'd so it never holds the process.
-  const timer = setInterval(() => { renewing = renewing.then(renew); }, Math.max(200, (o.durationSeconds * 1000) / 3));
+  const timer = setInterval(() => { renewing = renewing.then(renew); }, Math.max(200, durationMs / 3));
   timer.unref();
   return {
+    lost: () => {
+      if (!lost && o.clock.now() - lastRenewed >= durationMs) lost = `the ${LEASE_NAME} lease was not renewed within its duration (${o.durationSeconds} s)`;
+      return lost;
+    },
     async release() {
       clearInterval(timer);
       await renewing;
+      if (lost) return;
       try {
         const l = await readLease(o.client);
         if (l?.spec.holderIdentity === o.holder) {

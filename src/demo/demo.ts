@@ -10,8 +10,8 @@ import { createSandbox } from "../sandbox/sandbox.js";
 import { runMain } from "../cli/run-main.js";
 import { readManifest } from "../manifests/manifest.js";
 import { DEFAULT_SETTINGS } from "../config/settings.js";
-import { assignFreePorts } from "../../test/doubles/ports.js";
-import { startKubeletDouble } from "../../test/doubles/kubelet.js";
+import { assignFreePorts } from "../simulator/ports.js";
+import { startKubeletDouble } from "../simulator/kubelet.js";
 
 const io = {
   stdout: (s: string) => void process.stdout.write(s),

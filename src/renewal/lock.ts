@@ -1,47 +1,107 @@
-import { open, readFile, unlink, mkdir } from "node:fs/promises";
-import { dirname } from "node:path";
+// One run at a time, without ever admitting two holders: Lamport's bakery over files. Every
+// contender has an entry in the lock directory, named by its pid and start time and replaced
+// atomically (temporary dot-file, rename), so that no reader ever sees a half-written one:
+//
+//   choosing ──► number = 1 + the highest number seen ──► waits for every other entry that is
+//                                                         choosing, then for every lower
+//                                                         (number, name) to go ──► holder
+//
+// An entry is stale only when its process is gone (the pid with another start time, or another
+// boot, is not it); anyone may remove a stale entry, and removing one twice is harmless, so taking
+// over from a dead process has no race: no entry is ever judged by its age or emptiness.
+import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { fileError, isErrno, RenewCertsError } from "../errors.js";
+import { processIdentity, stillRunning, type ProcessIdentity } from "../util/proc.js";
 
-/** A held lock; release() removes it. */
+/** A held lock; release() removes our entry. */
 export interface Lock {
   file: string;
   release(): Promise<void>;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return isErrno(e, "EPERM");
-  }
+/** What an entry holds. */
+interface Entry extends ProcessIdentity {
+  /** null while choosing its number. */
+  number: number | null;
 }
 
+let acquisitions = 0;
+/** pid, start time, and a count: even two acquisitions in one process are two contenders. */
+const entryName = (id: ProcessIdentity): string => `${id.pid}-${id.startTicks ?? "x"}-${++acquisitions}`;
+
+async function readEntries(dir: string): Promise<Map<string, Entry>> {
+  const out = new Map<string, Entry>();
+  for (const name of await readdir(dir)) {
+    if (name.startsWith(".")) continue;
+    try {
+      out.set(name, JSON.parse(await readFile(join(dir, name), "utf8")) as Entry);
+    } catch (e) {
+      if (!isErrno(e, "ENOENT")) throw fileError(e, join(dir, name), "lock entry");
+    }
+  }
+  return out;
+}
+
+async function writeEntry(dir: string, name: string, e: Entry): Promise<void> {
+  const tmp = join(dir, `.${name}.tmp`);
+  await writeFile(tmp, JSON.stringify(e), { mode: 0o600 });
+  await rename(tmp, join(dir, name));
+}
+
+/** A lock file of an older renew-certs (a pid in a file where the directory belongs): waited for while its pid lives. */
+async function legacyHolder(dir: string): Promise<number | undefined> {
+  const s = await stat(dir).catch(() => undefined);
+  if (!s || s.isDirectory()) return undefined;
+  const pid = Number((await readFile(dir, "utf8").catch(() => "")).trim());
+  if (Number.isInteger(pid) && pid > 0 && stillRunning({ pid, startTicks: undefined, boot: undefined })) return pid;
+  await unlink(dir).catch(() => undefined);
+  return undefined;
+}
+
+const before = (a: [number, string], b: [number, string]): boolean => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+
 /**
- * Takes the lock file `file` (O_EXCL, holding our pid). A lock whose pid is gone is stale and
- * taken over. While another live process holds it, waits up to `timeoutMs`, then throws LOCKED
- * naming the holder's pid.
+ * Takes the lock directory `file` (…/lock). While another live process holds it or is ahead in
+ * line, waits up to `timeoutMs`, then throws LOCKED naming the holder's pid.
  */
 export async function acquireLock(file: string, timeoutMs: number, sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))): Promise<Lock> {
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 }).catch((e: unknown) => { throw fileError(e, dirname(file), "state directory"); });
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const fh = await open(file, "wx", 0o600);
-      await fh.writeFile(`${process.pid}\n`);
-      await fh.close();
-      return { file, release: () => unlink(file).catch(() => undefined) };
-    } catch (e) {
-      if (!isErrno(e, "EEXIST")) throw fileError(e, file, "lock file");
-    }
-    const holder = Number((await readFile(file, "utf8").catch(() => "")).trim());
-    if (!Number.isInteger(holder) || holder <= 0 || !alive(holder)) {
-      await unlink(file).catch(() => undefined); // stale: its process is gone
-      continue;
-    }
-    if (Date.now() >= deadline) {
-      throw new RenewCertsError("LOCKED", `another renew-certs run (pid ${holder}) holds ${file}: wait for it to finish (journalctl -u renew-certs) and run again`, { file });
-    }
-    await sleep(Math.min(200, Math.max(1, deadline - Date.now())));
+  const pause = (): Promise<unknown> => sleep(Math.min(25 + Math.random() * 25, Math.max(1, deadline - Date.now())));
+  const give = (holder: number | string): never => {
+    throw new RenewCertsError("LOCKED", `another renew-certs run (pid ${holder}) holds ${file}: wait for it to finish (journalctl -u renew-certs) and run again`, { file });
+  };
+  for (let legacy = await legacyHolder(file); legacy !== undefined; legacy = await legacyHolder(file)) {
+    if (Date.now() >= deadline) give(legacy);
+    await pause();
   }
+  await mkdir(file, { recursive: true, mode: 0o700 }).catch((e: unknown) => { throw fileError(e, file, "lock directory"); });
+  const me = processIdentity();
+  const name = entryName(me);
+  const release = async (): Promise<void> => { await unlink(join(file, name)).catch(() => undefined); };
+  try {
+    await writeEntry(file, name, { ...me, number: null });
+    const seen = await readEntries(file);
+    const number = 1 + Math.max(0, ...[...seen.values()].map((e) => e.number ?? 0));
+    await writeEntry(file, name, { ...me, number });
+    const mine: [number, string] = [number, name];
+    for (const other of (await readEntries(file)).keys()) {
+      if (other === name) continue;
+      for (;;) {
+        const e = (await readEntries(file)).get(other);
+        if (!e) break;
+        if (!stillRunning(e)) {
+          await rm(join(file, other), { force: true }); // its process is gone: stale
+          break;
+        }
+        if (e.number !== null && !before([e.number, other], mine)) break;
+        if (Date.now() >= deadline) give(e.pid);
+        await pause();
+      }
+    }
+  } catch (e) {
+    await release();
+    throw e instanceof RenewCertsError ? e : fileError(e, file, "lock directory");
+  }
+  return { file, release };
 }

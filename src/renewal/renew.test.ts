@@ -9,7 +9,7 @@ import { cli, CLI } from "../../test/support/cli.js";
 import { copySandbox, snapshot } from "../../test/support/sandbox.js";
 import { needTools, run } from "../../test/support/tools.js";
 import { createSandbox } from "../sandbox/sandbox.js";
-import { readIntent } from "./intent.js";
+import { readRecord, type Intent } from "./intent.js";
 
 const PKI = "etc/kubernetes/pki";
 const ec = { keySpec: { type: "ec", curve: "P-256" }, ageDays: 300 } as const;
@@ -151,7 +151,7 @@ test("a run killed after any single write step is completed or rolled back by th
       break;
     }
     assert.equal(r.status, -1, `killed at step ${step}: ${r.stderr}`);
-    const intent = await readIntent(join(root, "var/lib/renew-certs"));
+    const intent = await readRecord(join(root, "var/lib/renew-certs")) as Intent | undefined;
     // The next invocation recovers, says which way, and leaves a complete set.
     const { recoverInterrupted } = await import("./intent.js");
     const recovery = await recoverInterrupted(root, join(root, "var/lib/renew-certs"));
@@ -164,7 +164,7 @@ test("a run killed after any single write step is completed or rolled back by th
       outcomes.old++;
       assert.deepEqual(now, old, `killed at step ${step}: the old set is back`);
     }
-    assert.equal(await readIntent(join(root, "var/lib/renew-certs")), undefined);
+    assert.equal(await readRecord(join(root, "var/lib/renew-certs")), undefined);
     const stray = [...now.keys()].filter((p) => /\.renew-certs-[0-9a-f]{8}\.tmp$/.test(p));
     assert.deepEqual(stray, [], "no temporary files left");
     await rm(root, { recursive: true, force: true });

@@ -10,7 +10,8 @@ import { reissue, type Reissued } from "./reissue.js";
 import { checkNames, selectLeaves, writesFor, type FileWrite, type Skipped } from "./plan.js";
 import { createBackup, openBackup, restoreFiles, sha256 } from "./backup.js";
 import { acquireLock, type Lock } from "./lock.js";
-import { clearIntent, recoverInterrupted, writeIntent, type Recovery } from "./intent.js";
+import { clearRecord, recoverInterrupted, writeRecord, type JobRecord, type Recovery } from "./intent.js";
+import { RenewCertsError } from "../errors.js";
 
 /** Options of a renewal. */
 export interface RenewOptions {
@@ -33,6 +34,11 @@ export interface RenewOptions {
   lockHeld?: boolean;
   /** Called after every durable write step: fault injection in tests. */
   onStep?: AtomicWriteOptions["onStep"];
+  /**
+   * The job record that replaces the renewal's once every file is written (a run's "renewed"
+   * record): one rename, so that no crash can lose what is left to do. Default: none.
+   */
+  then?: (done: { backup: string; renewed: RenewedCertificate[] }) => JobRecord;
 }
 
 /** One renewed certificate, for reports. */
@@ -69,7 +75,10 @@ async function manifestFiles(root: string): Promise<string[]> {
   return (await readdir(dir).catch(() => [] as string[])).filter((n) => !n.startsWith(".")).map((n) => join(dir, n));
 }
 
-/** Takes the run lock and finishes what an interrupted run left. */
+/**
+ * Takes the run lock and finishes what an interrupted renewal left. A later phase of an
+ * interrupted run is left in `recovery.record` for `run` to resume.
+ */
 export async function lockAndRecover(root: string, log: Logger, lockTimeoutMs = 60_000): Promise<{ lock: Lock; recovery: Recovery }> {
   await checkControlPlane(root); // never create the state directory under a wrong --root
   const stateDir = stateDirOf(root);
@@ -97,6 +106,9 @@ export async function renewCertificates(o: RenewOptions): Promise<RenewResult> {
   let recovery: Recovery = { action: "none" };
   if (!dryRun && !o.lockHeld) ({ lock, recovery } = await lockAndRecover(o.root, log, o.lockTimeoutMs));
   try {
+    if (recovery.action !== "restored" && recovery.record) {
+      throw new RenewCertsError("INTERRUPTED", `an interrupted renew-certs run (phase ${recovery.record.phase}, recorded in ${join(stateDirOf(o.root), "job.json")}) has renewed certificates that the control plane has not loaded yet: finish it with "renew-certs run", which resumes where it stopped`);
+    }
     const start = (o.now ?? (() => new Date()))();
     const validityDays = o.validityDays ?? 365;
     const before = await scanInventory(o.root);
@@ -144,7 +156,8 @@ export async function renewCertificates(o: RenewOptions): Promise<RenewResult> {
     const changing = writes.map((w) => w.path);
     result.backup = await createBackup(o.root, backupDir, [...changing, ...(await manifestFiles(o.root))], start, `renew ${o.names.join(" ")}`, o.backupsKept ?? 10);
     log.info("backup written", { backup: result.backup, files: changing.length });
-    await writeIntent(stateDir, { started: start.toISOString(), backup: result.backup, files: writes.map((w) => ({ path: relative(o.root, w.path), newSha256: sha256(w.content) })) }, o.onStep);
+    const then = o.then?.({ backup: result.backup, renewed });
+    await writeRecord(stateDir, { phase: "renewing", job: then ? "run" : "renew", started: start.toISOString(), backup: result.backup, files: writes.map((w) => ({ path: relative(o.root, w.path), newSha256: sha256(w.content) })), ...(then ? { then } : {}) }, o.onStep);
     try {
       await writeFilesAtomic(writes.map((w) => ({ file: w.path, content: w.content, options: { ...(w.mode !== undefined ? { mode: w.mode } : {}), what: w.what } })), o.onStep);
     } catch (e) {
@@ -153,14 +166,16 @@ export async function renewCertificates(o: RenewOptions): Promise<RenewResult> {
       try {
         const { dir, index } = await openBackup(backupDir, result.backup);
         await restoreFiles(o.root, dir, index);
-        await clearIntent(stateDir);
+        await clearRecord(stateDir);
         log.error("renewal failed while writing; the previous files were restored", { backup: result.backup });
       } catch (restoreError) {
         log.error("renewal failed while writing and the previous files could not be restored yet; the next renew-certs run restores them", { backup: result.backup, error: (restoreError as Error).message });
       }
       throw e;
     }
-    await clearIntent(stateDir);
+    // One rename: the renewal's record becomes what is left to do (a run's restarts), or goes.
+    if (then) await writeRecord(stateDir, then, o.onStep);
+    else await clearRecord(stateDir);
     for (const dir of new Set(writes.map((w) => dirname(w.path)))) await removeStrayTemps(dir);
     for (const r of renewed) log.info(`renewed ${r.name}`, { notAfter: r.notAfter, serial: r.serial });
     return result;

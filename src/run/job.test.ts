@@ -2,84 +2,103 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { X509Certificate } from "node:crypto";
+import { X509Certificate, createPrivateKey } from "node:crypto";
 import { copySandbox, snapshot } from "../../test/support/sandbox.js";
-import { assignFreePorts } from "../../test/doubles/ports.js";
-import { kubeletDoubleFor, type BehaviourFn } from "../../test/doubles/kubelet.js";
+import { simulatedHost } from "../../test/support/simulated.js";
+import type { BehaviourFn } from "../simulator/kubelet.js";
 import { DEFAULT_SETTINGS, type Settings } from "../config/settings.js";
 import { memoryLogger } from "../log/logger.js";
 import { readManifest } from "../manifests/manifest.js";
 import { RenewCertsError } from "../errors.js";
+import { exitCodeFor } from "../cli/exit-codes.js";
 import { parseExposition } from "./metrics.js";
-import { runJob } from "./job.js";
+import { runJob, type RunJobOptions } from "./job.js";
+import { readRunRecord } from "./state.js";
+import type { Coordinator } from "./coordinator.js";
 import { scanInventory } from "../inventory/scan.js";
 import { loadCa } from "../renewal/material.js";
 import { issueCertificate, extensionsOf, subjectDer, OID } from "../pki/sign.js";
 import { withRenewedCredentials } from "../kubeconfig/kubeconfig.js";
 import { privateKeyPem } from "../pki/keys.js";
-import { createPrivateKey } from "node:crypto";
 
 const DAY = 86_400_000;
 const KEY = DEFAULT_SETTINGS.annotationKey;
 const settings: Settings = { ...DEFAULT_SETTINGS, nodeName: "cp-1", healthTimeoutSeconds: 20 };
 const COMPONENTS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"];
+const fast = { intervalMs: 50 } as const;
 
 /** The control plane's own files: what a rollback must leave byte-identical. */
 function controlPlane(s: Awaited<ReturnType<typeof snapshot>>): Map<string, string> {
   return new Map([...s].filter(([p]) => p.startsWith("etc/") || p.startsWith("root/")).map(([p, f]) => [p, `${f.mode.toString(8)}:${f.bytes}`]));
 }
 
-async function hostWithDoubles(t: Parameters<typeof copySandbox>[0], ageDays: number, behaviour?: BehaviourFn) {
-  const root = await copySandbox(t, { keySpec: { type: "ec", curve: "P-256" }, ageDays });
-  await assignFreePorts(root);
-  const kubelet = await kubeletDoubleFor(t, { root, ...(behaviour ? { behaviour } : {}) });
-  return { root, kubelet };
-}
+const host = (t: Parameters<typeof copySandbox>[0], ageDays: number, behaviour?: BehaviourFn, frozen?: boolean) =>
+  simulatedHost(t, { ageDays, ...(behaviour ? { behaviour } : {}), ...(frozen ? { frozen } : {}) });
 
-test("a due run renews, restarts each component once in order, proves health, annotates and writes metrics", async (t) => {
-  const { root, kubelet } = await hostWithDoubles(t, 300);
+const fails = (o: RunJobOptions): Promise<RenewCertsError> => runJob(o).then(() => assert.fail("the run succeeded"), (e: unknown) => {
+  assert.ok(e instanceof RenewCertsError, String(e));
+  return e;
+});
+
+const healthyLines = (log: ReturnType<typeof memoryLogger>) => log.lines.filter((l) => /healthy/.test(l.msg) && !/not healthy|unhealthy/.test(l.msg) && l.level !== "error");
+
+test("a due run renews, restarts each component once in order, proves each a new process by the certificate it made at its start, and writes metrics", async (t) => {
+  const { root, kubelet } = await host(t, 300);
   const log = memoryLogger();
-  const outcome = await runJob({ root, settings, log, intervalMs: 100 });
+  const outcome = await runJob({ root, settings, log, ...fast });
   await kubelet.settled();
   assert.equal(outcome.kind, "renewed");
-  assert.equal(outcome.kind === "renewed" && outcome.renew.renewed.length, 11);
+  assert.equal(outcome.kind === "renewed" && outcome.renewed.length, 11);
+  assert.deepEqual(outcome.kind === "renewed" && outcome.steps.map((s) => [s.component, s.proven?.by]), [
+    ["kube-apiserver", "loopback certificate"], ["kube-controller-manager", "serving certificate"], ["kube-scheduler", "serving certificate"],
+  ]);
   assert.deepEqual(kubelet.order, COMPONENTS);
   for (const c of COMPONENTS) {
     assert.equal(kubelet.restarts(c), 1, c);
     assert.match((await readManifest(join(root, "etc/kubernetes/manifests", `${c}.yaml`))).annotations[KEY] ?? "", /^\d{10}\.\d{6}$/);
+    assert.ok(log.lines.some((l) => l.msg === `${c}: new process proven by its ${c === "kube-apiserver" ? "loopback" : "serving"} certificate`), c);
   }
   assert.equal(kubelet.restarts("etcd"), 0);
   const metrics = parseExposition(await readFile(join(root, settings.metricsFile), "utf8"));
   assert.equal(metrics.samples.find((s) => s.name === "renew_certs_last_run_success")?.value, 1);
-  assert.ok(metrics.samples.some((s) => s.name === "renew_certs_last_renewal_timestamp_seconds"));
-  assert.ok(log.lines.some((l) => /^renewed and healthy: 11 certificate\(s\), 3 component\(s\) restarted/.test(l.msg)));
+  assert.ok(log.lines.some((l) => /^renewed and healthy: 11 certificate\(s\); 3 component\(s\) restarted and proven new/.test(l.msg)));
+  assert.equal(await readRunRecord(join(root, "var/lib/renew-certs")), undefined, "the record is gone");
   // Run twice in a row: the second is not due.
-  const again = await runJob({ root, settings, log, intervalMs: 100 });
-  assert.equal(again.kind, "not-due");
+  assert.equal((await runJob({ root, settings, log, ...fast })).kind, "not-due");
 });
 
-test("a component that never comes back is rolled back: every file byte-identical to before, exit code 7", async (t) => {
+test("renewed files and a kubelet that restarts nothing: the API server reloads its serving certificate by itself, and the run still fails without a word of health", async (t) => {
+  const { root, kubelet } = await host(t, 300, undefined, true);
+  const log = memoryLogger();
+  const err = await fails({ root, settings: { ...settings, manifests: ["kube-apiserver"], healthTimeoutSeconds: 2 }, log, ...fast });
+  assert.ok([7, 8].includes(exitCodeFor(err.code)), `${err.code}: ${err.message}`);
+  assert.match(err.message, /^kube-apiserver: still the process started \d\d:\d\d:\d\d \(loopback certificate unchanged\).* 2 s after its manifest changed/);
+  assert.deepEqual(healthyLines(log).map((l) => l.msg), [], "no line claims health");
+  assert.equal(kubelet.restarts("kube-apiserver"), 0);
+});
+
+test("a component that never comes back is rolled back: every file byte-identical to before, each restarted component proven on the previous certificates, exit code 7", async (t) => {
   // The controller manager fails after the renewal's restart and comes back after the rollback's.
-  const { root, kubelet } = await hostWithDoubles(t, 300, (c, start) => (c === "kube-controller-manager" && start === 1 ? "down" : "healthy"));
+  const { root, kubelet } = await host(t, 300, (c, _start, m) => (c === "kube-controller-manager" && m.annotations[KEY] ? "down" : "healthy"));
   const before = controlPlane(await snapshot(root));
   const log = memoryLogger();
-  const err = await runJob({ root, settings: { ...settings, healthTimeoutSeconds: 3 }, log, intervalMs: 100 }).then(() => undefined, (e: unknown) => e);
+  const err = await fails({ root, settings: { ...settings, healthTimeoutSeconds: 3 }, log, ...fast });
   await kubelet.settled();
-  assert.ok(err instanceof RenewCertsError, String(err));
   assert.equal(err.code, "ROLLED_BACK");
-  const { exitCodeFor } = await import("../cli/exit-codes.js");
   assert.equal(exitCodeFor(err.code), 7);
-  assert.match(err.message, /^kube-controller-manager did not become healthy within 3 s of its restart .*Rolled back: every renewed file and manifest was restored/);
+  assert.match(err.message, /^kube-controller-manager: .* 3 s after its manifest changed.*\. Rolled back: every renewed file and manifest was restored from .*, and kube-apiserver, kube-controller-manager were proven restarted and healthy on the previous certificates/);
   assert.deepEqual(controlPlane(await snapshot(root)), before, "certificates, kubeconfigs and manifests are as before");
   assert.equal(kubelet.restarts("kube-apiserver"), 2, "restarted onto the new files, then onto the old ones");
   assert.equal(kubelet.restarts("kube-controller-manager"), 2);
   assert.equal(kubelet.restarts("kube-scheduler"), 0, "never touched");
+  assert.ok(log.lines.some((l) => l.msg === "kube-apiserver: healthy on the previous certificates"));
   const metrics = parseExposition(await readFile(join(root, settings.metricsFile), "utf8"));
   assert.equal(metrics.samples.find((s) => s.name === "renew_certs_last_run_success")?.value, 0);
+  assert.equal(await readRunRecord(join(root, "var/lib/renew-certs")), undefined);
 });
 
 test("a run that is not due changes nothing but the metrics file", async (t) => {
-  const { root, kubelet } = await hostWithDoubles(t, 10);
+  const { root, kubelet } = await host(t, 10);
   const before = controlPlane(await snapshot(root));
   const log = memoryLogger();
   const outcome = await runJob({ root, settings, log });
@@ -91,14 +110,26 @@ test("a run that is not due changes nothing but the metrics file", async (t) => 
 });
 
 test("an interval of 0 disables renewal: one line, nothing changes", async (t) => {
-  const { root, kubelet } = await hostWithDoubles(t, 364);
+  const root = await copySandbox(t, { keySpec: { type: "ec", curve: "P-256" }, ageDays: 364 });
   const before = controlPlane(await snapshot(root));
   const log = memoryLogger();
   const outcome = await runJob({ root, settings: { ...settings, certificateRenewInterval: 0 }, log });
   assert.equal(outcome.kind, "disabled");
   assert.equal(log.lines.filter((l) => l.level !== "debug").length, 1);
   assert.deepEqual(controlPlane(await snapshot(root)), before);
-  assert.equal(kubelet.order.length, 0);
+});
+
+test("a static pod manifest that does not parse stops a due run before the first write, with exit code 4", async (t) => {
+  const root = await copySandbox(t, { keySpec: { type: "ec", curve: "P-256" }, ageDays: 300 });
+  await writeFile(join(root, "etc/kubernetes/manifests/kube-scheduler.yaml"), "apiVersion: v1\nkind: Pod\nmetadata: [\n");
+  const before = await snapshot(root);
+  const err = await fails({ root, settings, log: memoryLogger() });
+  assert.equal(exitCodeFor(err.code), 4);
+  assert.match(err.message, /static pod manifest .*kube-scheduler\.yaml is not valid YAML/);
+  const after = await snapshot(root);
+  after.delete(settings.metricsFile.slice(1)); // the failed run's metrics: its only output
+  assert.deepEqual([...after.keys()].filter((k) => !before.has(k)), [], "nothing written: no backup, no state, no certificate");
+  assert.deepEqual(after, before);
 });
 
 test("a PKI renewed by kubeadm before v1.31 (CA's NotBefore, fresh NotAfter) is not due", async (t) => {
@@ -131,43 +162,49 @@ test("--dry-run on a due host shows the plan and writes nothing", async (t) => {
   assert.deepEqual(await snapshot(root), before);
 });
 
-test("a run that cannot get the restart lease exits 9 with the renewal done, and the next run restarts without renewing again", async (t) => {
-  const { root, kubelet } = await hostWithDoubles(t, 300);
-  const events: string[] = [];
-  const busy = {
-    acquire: () => Promise.reject(new RenewCertsError("LEASE_TIMEOUT", "another control-plane host holds the renew-certs lease (cp-2)")),
-    event: (reason: string) => { events.push(reason); return Promise.resolve(); },
+/** A coordinator whose lease is refused, or lost after `lostAfter` restarts. */
+function coordinator(o: { refuse?: boolean; lostAfter?: number; events: string[] }): Coordinator & { restarts: number } {
+  const c = {
+    restarts: 0,
+    acquire: () => o.refuse
+      ? Promise.reject(new RenewCertsError("LEASE_TIMEOUT", "gave up after 1 s waiting before the restart: another control-plane host holds the renew-certs lease (cp-2)"))
+      : Promise.resolve({ release: () => Promise.resolve(), lost: () => (o.lostAfter !== undefined && ++c.restarts > o.lostAfter ? "another control-plane host holds the renew-certs lease now (cp-2)" : undefined) }),
+    event: (reason: string) => { o.events.push(reason); return Promise.resolve(); },
   };
-  const err = await runJob({ root, settings, log: memoryLogger(), intervalMs: 100, coordinator: busy }).then(() => undefined, (e: unknown) => e);
-  assert.ok(err instanceof RenewCertsError && err.code === "LEASE_TIMEOUT", String(err));
+  return c;
+}
+
+test("a run that cannot get the restart lease exits 9 with the renewal done, and the next run restarts without renewing again", async (t) => {
+  const { root, kubelet } = await host(t, 300);
+  const events: string[] = [];
+  const err = await fails({ root, settings, log: memoryLogger(), ...fast, coordinator: coordinator({ refuse: true, events }) });
+  assert.equal(err.code, "LEASE_TIMEOUT");
   assert.equal(kubelet.order.length, 0, "nothing restarted");
+  assert.equal((await readRunRecord(join(root, "var/lib/renew-certs")))?.phase, "renewed");
   const renewedSerial = new X509Certificate(await readFile(join(root, "etc/kubernetes/pki/apiserver.crt"))).serialNumber;
-  const free = { acquire: () => Promise.resolve({ release: () => Promise.resolve() }), event: (reason: string) => { events.push(reason); return Promise.resolve(); } };
   const log = memoryLogger();
-  const outcome = await runJob({ root, settings, log, intervalMs: 100, coordinator: free });
+  const outcome = await runJob({ root, settings, log, ...fast, coordinator: coordinator({ events }) });
   await kubelet.settled();
-  assert.equal(outcome.kind, "renewed");
+  assert.equal(outcome.kind === "renewed" && outcome.resumed, true);
   assert.equal(new X509Certificate(await readFile(join(root, "etc/kubernetes/pki/apiserver.crt"))).serialNumber, renewedSerial, "not renewed a second time");
   assert.deepEqual(kubelet.order, COMPONENTS);
-  assert.ok(log.lines.some((l) => /are not loaded yet \(the last run could not restart\): restarting the control plane now/.test(l.msg)));
+  assert.ok(log.lines.some((l) => /^the last run stopped while certificates renewed at .*, no component restarted yet: this run will restart the control plane onto them and prove it$/.test(l.msg)));
   assert.deepEqual(events, ["CertificateRenewalFailed", "CertificatesRenewed"]);
-  assert.equal((await runJob({ root, settings, log: memoryLogger(), coordinator: free })).kind, "not-due");
+  assert.equal((await runJob({ root, settings, log: memoryLogger(), coordinator: coordinator({ events }) })).kind, "not-due");
 });
 
-test("a rollback killed half-way is finished by the next run: the whole previous set comes back", async (t) => {
-  const root = await copySandbox(t, { keySpec: { type: "ec", curve: "P-256" }, ageDays: 300 });
-  const before = controlPlane(await snapshot(root));
-  const { renewCertificates, lockAndRecover, stateDirOf } = await import("../renewal/renew.js");
-  const { openBackup } = await import("../renewal/backup.js");
-  const { writeIntent } = await import("../renewal/intent.js");
-  const renew = await renewCertificates({ root, names: ["all"], log: memoryLogger() });
-  const { dir, index } = await openBackup(join(root, settings.backupDir), renew.backup!);
-  const files = index.files.filter((f) => !f.path.startsWith("etc/kubernetes/manifests/"));
-  // What rollBack records before restoring; then only the first two files get their old bytes back.
-  await writeIntent(stateDirOf(root), { started: new Date().toISOString(), backup: dir, files: files.map((f) => ({ path: f.path, newSha256: f.sha256 })) });
-  for (const f of files.slice(0, 2)) await writeFile(join(root, f.path), await readFile(join(dir, "files", f.path)));
-  const { lock, recovery } = await lockAndRecover(root, memoryLogger());
-  await lock.release();
-  assert.equal(recovery.action, "restored");
-  assert.deepEqual(controlPlane(await snapshot(root)), before);
+test("a lease lost after the first restart stops the run before the next one, naming the holder, and the next run resumes from there", async (t) => {
+  const { root, kubelet } = await host(t, 300);
+  const events: string[] = [];
+  const err = await fails({ root, settings, log: memoryLogger(), ...fast, coordinator: coordinator({ lostAfter: 1, events }) });
+  assert.equal(exitCodeFor(err.code), 9);
+  assert.match(err.message, /^stopped before restarting kube-controller-manager: another control-plane host holds the renew-certs lease now \(cp-2\)\. The certificates are renewed on disk and the components restarted so far are proven; the next run resumes the restarts$/);
+  await kubelet.settled();
+  assert.deepEqual(kubelet.order, ["kube-apiserver"]);
+  const record = await readRunRecord(join(root, "var/lib/renew-certs"));
+  assert.deepEqual([record?.phase, record?.steps.map((s) => s.component)], ["proven", ["kube-apiserver"]]);
+  const outcome = await runJob({ root, settings, log: memoryLogger(), ...fast, coordinator: coordinator({ events }) });
+  await kubelet.settled();
+  assert.equal(outcome.kind === "renewed" && outcome.resumed, true);
+  assert.deepEqual(kubelet.order, COMPONENTS, "the apiserver was not restarted again");
 });

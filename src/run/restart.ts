@@ -1,136 +1,108 @@
+// "restart": one component at a time, kube-apiserver first. For each: who runs it now (its
+// identity), the record in "restarting" with that identity and the edit, THEN the edit of its
+// static pod manifest (the restart annotation; a rollback puts the backed-up manifest back), which
+// makes the kubelet replace the pod; then "prove" (prove.ts), and the record in "proven". Before
+// every restart the restart Lease must still be ours. After the last one every component is
+// checked once more, so that restarting one never leaves an earlier one down unnoticed.
+import { join, relative } from "node:path";
+import { readFile } from "node:fs/promises";
 import { restartStamp, annotateManifest } from "../manifests/annotate.js";
-import { manifestsToRestart, type ManifestRef } from "../manifests/list.js";
-import { readManifest, formatEndpoint, type Endpoint, type ManifestInfo } from "../manifests/manifest.js";
-import type { Settings } from "../config/settings.js";
-import type { Logger } from "../log/logger.js";
+import { readManifest, type ManifestInfo } from "../manifests/manifest.js";
+import { writeFileAtomic } from "../util/atomic.js";
+import { sha256 } from "../renewal/backup.js";
 import { RenewCertsError } from "../errors.js";
-import { apiserverCheck, healthzCheck, servedFingerprint, type ClientCredentials, type HealthCheck } from "./health.js";
-import { progressReporter, waitHealthy, type Clock } from "./wait.js";
+import type { RunContext } from "./context.js";
+import { identityOf, stillProven } from "./identity.js";
+import { ComponentUnhealthyError, healthOf, proveRestart, type Expected } from "./prove.js";
+import { enter, type ComponentStep, type RunRecord } from "./state.js";
+import type { HeldLease } from "../coordination/lease.js";
 
-/** The probes restartControlPlane uses; tests inject their own. */
-export interface RestartChecks {
-  /** kube-apiserver: serves `expectedFingerprint` and /livez is ok with `credentials`. */
-  apiserver(m: ManifestInfo, o: { expectedFingerprint: string; credentials: ClientCredentials }): HealthCheck;
-  /** kube-controller-manager / kube-scheduler: /healthz ok from a process other than the one that served `previousFingerprint`. */
-  healthz(m: ManifestInfo, o: { previousFingerprint: string | undefined }): HealthCheck;
-  /** The fingerprint served at `endpoint` now, undefined when nothing answers (taken before a restart). */
-  served(endpoint: Endpoint): Promise<string | undefined>;
-}
-
-/** The real probes (health.ts). */
-export const DEFAULT_CHECKS: RestartChecks = {
-  apiserver: (m, o) => apiserverCheck({ endpoint: m.advertiseEndpoint, ...o }),
-  healthz: (m, o) => healthzCheck({ endpoint: m.secureEndpoint!, ...(o.previousFingerprint ? { previousFingerprint: o.previousFingerprint } : {}) }),
-  served: (e) => servedFingerprint(e, 2000).catch(() => undefined),
-};
-
-/** Options of restartControlPlane. */
-export interface RestartOptions {
-  /** --root: the directory that holds etc/kubernetes. */
-  root: string;
-  settings: Pick<Settings, "manifests" | "annotationKey" | "healthTimeoutSeconds">;
-  /** The manifests in restart order; default: manifestsToRestart(root, settings.manifests). */
-  manifests?: ManifestRef[];
-  /** SHA-256 fingerprint of the certificate kube-apiserver must serve after its restart (the renewed one; the old one on rollback). */
-  expectedApiserverFingerprint: string;
-  /** admin.conf's client credentials and CA (credentialsFromKubeconfig), for /livez. */
-  credentials: ClientCredentials;
-  log: Logger;
-  /** The clock of the annotation's value (epoch ms or Date). Default: now, with microseconds. */
-  now?: () => Date | number;
-  checks?: Partial<RestartChecks>;
-  /** The clock of the waits. Default: the real one. */
-  clock?: Clock;
-  /** Health timeout per component, in ms. Default: settings.healthTimeoutSeconds × 1000. */
-  timeoutMs?: number;
-  /** Pause between probes, in ms. Default 1000. */
-  intervalMs?: number;
-  /** Where the wait is shown: a terminal gets one line with the elapsed time, else a journal line every 15 s. */
-  progress?: { isTTY: boolean; write: (text: string) => void };
-  /**
-   * The edit that makes the kubelet restart a component; returns what was written, for the log.
-   * Default: set the restart annotation. A rollback puts the backed-up manifest back instead.
-   */
-  restartWith?: (ref: ManifestRef) => Promise<string>;
-}
-
-/** What happened to one component. */
-export interface ComponentResult {
-  component: string;
-  file: string;
-  /** The annotation value written. */
-  stamp: string;
-  check: "apiserver" | "healthz" | "none";
-  healthy: boolean;
-  elapsedMs: number;
-  attempts: number;
-  detail: string;
-}
-
-/** A restarted component did not become healthy in time; `results` holds every component handled so far, this one last. */
-export class ComponentUnhealthyError extends RenewCertsError {
-  /** The component that did not come back. */
-  readonly component: string;
-  readonly results: ComponentResult[];
-
-  constructor(component: string, message: string, results: ComponentResult[], file: string) {
-    super("UNHEALTHY", message, { file });
-    this.component = component;
-    this.results = results;
-  }
-}
+/** How a step changes its manifest: the restart annotation, or the backed-up bytes (a rollback). */
+export type Edit = { kind: "annotate" } | { kind: "restore"; bytes: Buffer; mode: number; annotation: string };
 
 const preciseNow = (): number => performance.timeOrigin + performance.now();
 
-/**
- * Restarts the control plane one component at a time, kube-apiserver first: sets the restart
- * annotation in its manifest (the kubelet restarts the static pod) and waits until it is healthy
- * (kube-apiserver: serves the expected certificate and /livez is ok; kube-controller-manager and
- * kube-scheduler: /healthz from a new process; others: no check). Stops at the first component
- * that does not come back and throws ComponentUnhealthyError naming it; the caller rolls back.
- */
-export async function restartControlPlane(o: RestartOptions): Promise<ComponentResult[]> {
-  const checks: RestartChecks = { ...DEFAULT_CHECKS, ...o.checks };
-  const timeoutMs = o.timeoutMs ?? o.settings.healthTimeoutSeconds * 1000;
-  let refs = o.manifests;
-  if (!refs) {
-    const list = await manifestsToRestart(o.root, o.settings.manifests);
-    for (const m of list.missing) o.log.info(`${m.component}: no static pod manifest, not restarted`, { file: m.file });
-    refs = list.present;
+/** Whether the edit of `step` is in its manifest already (a resumed run must not make it twice). */
+async function edited(ctx: RunContext, step: ComponentStep, edit: Edit): Promise<boolean> {
+  const file = join(ctx.root, step.file);
+  if (edit.kind === "restore") return sha256(await readFile(file).catch(() => Buffer.alloc(0))) === sha256(edit.bytes);
+  return (await readManifest(file)).annotations[ctx.settings.annotationKey] === step.stamp;
+}
+
+async function applyEdit(ctx: RunContext, step: ComponentStep, edit: Edit): Promise<void> {
+  const file = join(ctx.root, step.file);
+  if (edit.kind === "restore") await writeFileAtomic(file, edit.bytes, { mode: edit.mode, what: "manifest", ...(ctx.onStep ? { onStep: ctx.onStep } : {}) });
+  else await annotateManifest(file, ctx.settings.annotationKey, step.stamp);
+  ctx.onStep?.("renamed", `edited:${step.component}`);
+}
+
+/** The steps of the main restarts or of the rollback, and how to store them back. */
+type Track = "restart" | "rollback";
+const stepsOf = (r: RunRecord, t: Track): ComponentStep[] => (t === "restart" ? r.steps : r.rollback!.steps);
+const withSteps = (r: RunRecord, t: Track, steps: ComponentStep[]): RunRecord => (t === "restart" ? { ...r, steps } : { ...r, rollback: { ...r.rollback!, steps } });
+
+/** Begins the restart of one component: identity, record, edit (in this order). */
+export async function beginStep(ctx: RunContext, record: RunRecord, track: Track, ref: { component: string; file: string }, edit: Edit): Promise<RunRecord> {
+  const file = join(ctx.root, ref.file);
+  const m = await readManifest(file);
+  const before = await identityOf(m, ctx.probes);
+  const stamp = edit.kind === "annotate" ? restartStamp(preciseNow()) : "restored from the backup";
+  const step: ComponentStep = {
+    component: ref.component, file: ref.file, stamp, annotation: edit.kind === "annotate" ? stamp : edit.annotation,
+    writtenAt: Date.now(), before,
+  };
+  const r = await enter(ctx.stateDir, withSteps(record, track, [...stepsOf(record, track), step]), track === "restart" ? "restarting" : "restarting-previous", ctx.onStep);
+  await applyEdit(ctx, step, edit);
+  ctx.log.info(`${ref.component}: restart requested`, { file, ...(edit.kind === "annotate" ? { annotation: `${ctx.settings.annotationKey}=${stamp}` } : { edit: stamp }) });
+  return r;
+}
+
+/** A resumed run: makes the last step's edit if the crash came before it (the record, then the edit). */
+export async function ensureEdited(ctx: RunContext, record: RunRecord, track: Track, edit: Edit): Promise<RunRecord> {
+  const steps = stepsOf(record, track);
+  const last = steps[steps.length - 1]!;
+  if (await edited(ctx, last, edit)) return record;
+  const again = { ...last, writtenAt: Date.now() };
+  const r = await enter(ctx.stateDir, withSteps(record, track, [...steps.slice(0, -1), again]), record.phase, ctx.onStep);
+  await applyEdit(ctx, again, edit);
+  ctx.log.info(`${again.component}: restart requested (again: the last run stopped before its manifest changed)`, { file: join(ctx.root, again.file) });
+  return r;
+}
+
+/** Proves the last step (new process, healthy) and records it; throws ComponentUnhealthyError. */
+export async function proveLast(ctx: RunContext, record: RunRecord, track: Track, expected: Expected, onUnproven?: Parameters<typeof proveRestart>[0]["onUnproven"]): Promise<RunRecord> {
+  const steps = stepsOf(record, track);
+  const last = steps[steps.length - 1]!;
+  const m = await readManifest(join(ctx.root, last.file));
+  ctx.onStep?.("renamed", `wait:${last.component}`);
+  const { evidence } = await proveRestart({
+    step: last, manifest: m, probes: ctx.probes, expected, nodeName: ctx.nodeName, annotationKey: ctx.settings.annotationKey,
+    timeoutMs: ctx.settings.healthTimeoutSeconds * 1000, log: ctx.log,
+    ...(ctx.intervalMs !== undefined ? { intervalMs: ctx.intervalMs } : {}), ...(ctx.clock ? { clock: ctx.clock } : {}), ...(ctx.progress ? { progress: ctx.progress } : {}),
+    ...(onUnproven ? { onUnproven } : {}),
+  });
+  const proven = { ...last, proven: { by: evidence.by, detail: evidence.detail, at: Date.now(), identity: evidence.identity ?? {} } };
+  return enter(ctx.stateDir, withSteps(record, track, [...steps.slice(0, -1), proven]), track === "restart" ? "proven" : "restarting-previous", ctx.onStep);
+}
+
+/** Every step once more, just before the verdict: still the proven process, still healthy. */
+export async function recheck(ctx: RunContext, steps: ComponentStep[], expected: Expected): Promise<void> {
+  for (const s of steps) {
+    const m: ManifestInfo = await readManifest(join(ctx.root, s.file));
+    const same = await stillProven(s, m, ctx.probes);
+    const evidence = { proven: true, by: s.proven?.by ?? "", detail: s.proven?.detail ?? "", identity: s.proven?.identity ?? {} };
+    const h = same.ok ? await healthOf(m, evidence, ctx.probes, expected) : { healthy: false, detail: same.detail };
+    if (!h.healthy) throw new ComponentUnhealthyError(s.component, `${s.component} was proven restarted, but no longer is at the final check: ${h.detail}`, s.file);
   }
-  const results: ComponentResult[] = [];
-  for (const ref of refs) {
-    const m = await readManifest(ref.file);
-    const kind: ComponentResult["check"] = ref.component === "kube-apiserver" ? "apiserver" : m.secureEndpoint ? "healthz" : "none";
-    // Taken before the restart: a process serving this certificate afterwards is the old one.
-    const previousFingerprint = kind === "healthz" ? await checks.served(m.secureEndpoint!) : undefined;
-    let stamp: string;
-    if (o.restartWith) {
-      stamp = await o.restartWith(ref);
-      o.log.info(`${ref.component}: restart requested`, { file: ref.file, edit: stamp });
-    } else {
-      stamp = restartStamp((o.now ?? preciseNow)());
-      await annotateManifest(ref.file, o.settings.annotationKey, stamp);
-      o.log.info(`${ref.component}: restart requested`, { file: ref.file, annotation: `${o.settings.annotationKey}=${stamp}` });
-    }
-    if (kind === "none") {
-      o.log.info(`${ref.component}: no health check beyond the annotation (the kubelet restarts it)`, { file: ref.file });
-      results.push({ component: ref.component, file: ref.file, stamp, check: kind, healthy: true, elapsedMs: 0, attempts: 0, detail: "annotated" });
-      continue;
-    }
-    const check = kind === "apiserver"
-      ? checks.apiserver(m, { expectedFingerprint: o.expectedApiserverFingerprint, credentials: o.credentials })
-      : checks.healthz(m, { previousFingerprint });
-    const where = formatEndpoint(kind === "apiserver" ? m.advertiseEndpoint : m.secureEndpoint!);
-    const reporter = progressReporter({ component: ref.component, isTTY: o.progress?.isTTY ?? false, write: o.progress?.write ?? (() => undefined), log: o.log });
-    const r = await waitHealthy(check, { timeoutMs, intervalMs: o.intervalMs, clock: o.clock, onProgress: reporter.onProgress });
-    reporter.done();
-    results.push({ component: ref.component, file: ref.file, stamp, check: kind, healthy: r.healthy, elapsedMs: r.elapsedMs, attempts: r.attempts, detail: r.detail });
-    if (!r.healthy) {
-      const secs = Number((timeoutMs / 1000).toFixed(1));
-      throw new ComponentUnhealthyError(ref.component, `${ref.component} did not become healthy within ${secs} s of its restart (${where}): ${r.detail}`, results, ref.file);
-    }
-    o.log.info(`${ref.component}: healthy`, { endpoint: where, elapsed: `${(r.elapsedMs / 1000).toFixed(1)}s`, detail: r.detail });
-  }
-  return results;
+}
+
+/** The restart lease must still be ours before a component goes down. */
+export function checkLease(lease: HeldLease, next: string): void {
+  const lost = lease.lost();
+  if (lost) throw new RenewCertsError("LEASE_TIMEOUT", `stopped before restarting ${next}: ${lost}. The certificates are renewed on disk and the components restarted so far are proven; the next run resumes the restarts`);
+}
+
+/** The manifest path relative to --root. */
+export function relativeTo(root: string, file: string): string {
+  return relative(root, file);
 }

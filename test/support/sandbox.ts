@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import type { TestContext } from "node:test";
 import { createSandbox, type SandboxOptions } from "../../src/sandbox/sandbox.js";
+import { onCleanup } from "./cleanup.js";
 
 const made = new Map<string, Promise<string>>();
 
@@ -30,7 +31,7 @@ export async function copySandbox(t: TestContext, opts: SandboxOptions = {}): Pr
   const src = await sharedSandbox(opts);
   const dir = await mkdtemp(join(tmpdir(), "renew-certs-test-"));
   await cp(src, dir, { recursive: true, preserveTimestamps: true });
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  onCleanup(t, () => rm(dir, { recursive: true, force: true, maxRetries: 3 }));
   return dir;
 }
 

@@ -1,5 +1,4 @@
 import { resolve } from "node:path";
-import { hostname } from "node:os";
 import type { Command, ParsedArgs } from "../command.js";
 import { bool, str } from "../command.js";
 import { HOST_PATHS, type Settings } from "../../config/settings.js";
@@ -8,6 +7,7 @@ import { runJob } from "../../run/job.js";
 import { dueSummary } from "../../policy/due.js";
 import { kubeCoordinator } from "../../coordination/kube-coordinator.js";
 import { faultHook } from "../fault.js";
+import { nodeNameOf } from "../../kube/endpoint.js";
 
 /** Settings for `run`: defaults < the config file < flags, every value checked. */
 export async function runSettings(args: ParsedArgs): Promise<Settings> {
@@ -16,7 +16,7 @@ export async function runSettings(args: ParsedArgs): Promise<Settings> {
     ...(configFile !== undefined ? { configFile } : {}),
     flags: { certificateRenewInterval: numericFlag(str(args, "certificate-renew-interval")) },
   });
-  return settings.nodeName ? settings : { ...settings, nodeName: hostname() };
+  return settings;
 }
 
 export const runCommand: Command = {
@@ -63,8 +63,9 @@ changed); 7 rolled back; 8 rollback failed; 9 restart lease not obtained.
     "dry-run": { type: "boolean" },
   },
   async run(args, io) {
-    const settings = await runSettings(args);
     const root = resolve(str(args, "root") ?? "/");
+    const configured = await runSettings(args);
+    const settings = { ...configured, nodeName: await nodeNameOf(root, configured.nodeName) };
     const onStep = faultHook(io.env);
     const outcome = await runJob({
       root, settings, dryRun: bool(args, "dry-run"), log: io.log,
@@ -77,7 +78,8 @@ changed); 7 rolled back; 8 rollback failed; 9 restart lease not obtained.
         `would renew ${outcome.renew.renewed.length} certificate(s): ${outcome.renew.renewed.map((r) => r.name).join(", ")}\n` +
         `would restart, in order: ${outcome.manifests.join(", ") || "nothing (no manifests found)"}\n--dry-run: nothing was written\n`);
     } else if (outcome.kind === "renewed") {
-      io.stdout(`renewed ${outcome.renew.renewed.length} certificate(s); restarted ${outcome.restarts.map((r) => r.component).join(", ")}; all healthy\n`);
+      const proofs = outcome.steps.map((s) => `${s.component} (new process proven by its ${s.proven?.by ?? "?"})`).join(", ");
+      io.stdout(`${outcome.resumed ? "finished the interrupted run: " : ""}renewed ${outcome.renewed.length} certificate(s); restarted ${proofs}; all healthy\n`);
     }
     return 0;
   },

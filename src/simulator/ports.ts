@@ -1,19 +1,31 @@
-// Free ports for the component test doubles: a test's copy of the sandbox gets its manifests'
-// ports rewritten, so that tests running side by side never collide (and never need root for 6443).
+// Free ports for a simulated control plane: its manifests' ports are rewritten so that several
+// simulations side by side never collide (and never need root for 6443).
 import { readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { join } from "node:path";
-import { LAYOUT } from "../../src/inventory/catalog.js";
-import { freePort } from "../support/etcd.js";
+import { LAYOUT } from "../inventory/catalog.js";
 
 /** The ports the component test doubles listen on. */
-export interface DoublePorts {
+export interface SimPorts {
   apiserver: number;
   controllerManager: number;
   scheduler: number;
 }
 
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const addr = s.address();
+      s.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
+    });
+  });
+}
+
 /** Rewrites --secure-port (and kubeadm's endpoint annotation) in the manifests under `root` to free ports. */
-export async function assignFreePorts(root: string): Promise<DoublePorts> {
+export async function assignFreePorts(root: string): Promise<SimPorts> {
   const ports = { apiserver: await freePort(), controllerManager: await freePort(), scheduler: await freePort() };
   const rewrite = async (name: string, port: number, extra?: (s: string) => string): Promise<void> => {
     const file = join(root, LAYOUT.manifestsDir, `${name}.yaml`);

@@ -1,0 +1,25 @@
+// "decide": is the run due, and can it restart what it renews? Everything a due run will need is
+// read and checked here, before the first write: a static pod manifest that does not parse stops
+// the run with every file as it was, not after the certificates have changed.
+import type { Inventory } from "../inventory/scan.js";
+import { decideDue, renewableWindows, type DueDecision } from "../policy/due.js";
+import { manifestsToRestart, type ManifestRef } from "../manifests/list.js";
+import { readManifest } from "../manifests/manifest.js";
+import type { RunContext } from "./context.js";
+
+/** What `run` decided, and the manifests it will restart (all parsed). */
+export interface Decision {
+  decision: DueDecision;
+  restart: ManifestRef[];
+  /** Configured manifests that are not there (kube-proxy as a DaemonSet, external etcd). */
+  missing: ManifestRef[];
+}
+
+/** Decides, from the inventory read once for the run. Throws MANIFEST for a manifest that does not parse. */
+export async function decide(ctx: RunContext, inv: Inventory): Promise<Decision> {
+  const decision = decideDue(renewableWindows(inv), ctx.settings, ctx.now());
+  if (decision.disabled || !decision.due) return { decision, restart: [], missing: [] };
+  const list = await manifestsToRestart(ctx.root, ctx.settings.manifests);
+  for (const m of list.present) await readManifest(m.file);
+  return { decision, restart: list.present, missing: list.missing };
+}

@@ -1,0 +1,30 @@
+// "renew": every certificate, as `renew-certs renew all` does, with the run's record riding on the
+// renewal's: once every file holds its new bytes, the renewal's record becomes the run's
+// "renewed" record in one rename, so that no crash between the two can lose the restarts.
+import { join, relative } from "node:path";
+import { renewCertificates, type RenewResult } from "../renewal/renew.js";
+import type { Inventory } from "../inventory/scan.js";
+import type { ManifestRef } from "../manifests/list.js";
+import type { RunContext } from "./context.js";
+import type { RunRecord } from "./state.js";
+
+function fingerprintOf(inv: Inventory, name: string): string | undefined {
+  return inv.leaves.find((l) => l.spec.name === name)?.cert?.x509.fingerprint256;
+}
+
+/** Renews every certificate; returns the renewal and the run's record in phase "renewed" (none when nothing was written). */
+export async function renewForRun(ctx: RunContext, inv: Inventory, restart: ManifestRef[]): Promise<{ renew: RenewResult; record: RunRecord | undefined }> {
+  let record: RunRecord | undefined;
+  const renew = await renewCertificates({
+    root: ctx.root, names: ["all"], validityDays: ctx.settings.validityDays, log: ctx.log, now: ctx.now, lockHeld: true,
+    backupDir: join(ctx.root, ctx.settings.backupDir), backupsKept: ctx.settings.backupsKept, ...(ctx.onStep ? { onStep: ctx.onStep } : {}),
+    then: ({ backup, renewed }) => (record = {
+      job: "run", phase: "renewed", started: ctx.now().toISOString(), backup,
+      renewed: renewed.map((r) => r.name),
+      apiserver: { renewed: renewed.find((r) => r.name === "apiserver")?.fingerprint256 ?? fingerprintOf(inv, "apiserver") ?? "", previous: fingerprintOf(inv, "apiserver") },
+      restart: restart.map((m) => ({ component: m.component, file: relative(ctx.root, m.file) })),
+      steps: [],
+    }),
+  });
+  return { renew, record };
+}

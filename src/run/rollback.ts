@@ -1,0 +1,83 @@
+// "roll back": a component did not come back on the renewed certificates. Every renewed file is
+// put back from the run's backup, then each component restarted so far is restarted onto the
+// previous files by putting its backed-up manifest back (its content changes back, so the kubelet
+// replaces the pod), and proven like any restart, against the previous certificates. Each state
+// is recorded first (state.ts): a rollback killed half-way is finished by the next run, which
+// reports it as a rollback, never as a success.
+import { join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { LAYOUT } from "../inventory/catalog.js";
+import { openBackup, restoreFiles, type BackupIndex } from "../renewal/backup.js";
+import { parseManifest } from "../manifests/manifest.js";
+import { RenewCertsError } from "../errors.js";
+import { adminCredentials, type RunContext } from "./context.js";
+import { beginStep, ensureEdited, proveLast, type Edit } from "./restart.js";
+import { enter, finish, type RunRecord } from "./state.js";
+import type { Expected } from "./prove.js";
+
+const MANIFESTS = LAYOUT.manifestsDir + "/";
+
+/** The backed-up bytes of a manifest, as a rollback's edit. */
+async function restoreEdit(ctx: RunContext, dir: string, index: BackupIndex, file: string): Promise<Edit> {
+  const f = index.files.find((x) => x.path === file);
+  if (!f) throw new RenewCertsError("ROLLBACK_FAILED", `the backup ${dir} has no copy of ${file}`, { file: join(ctx.root, file) });
+  const bytes = await readFile(join(dir, "files", f.path));
+  const annotation = parseManifest(bytes.toString(), join(ctx.root, file)).annotations[ctx.settings.annotationKey] ?? "";
+  return { kind: "restore", bytes, mode: f.mode, annotation };
+}
+
+/** Starts a rollback: records it, then carries it out (rollBackFrom). Always throws. */
+export async function rollBack(ctx: RunContext, record: RunRecord, failure: { component: string; message: string }): Promise<never> {
+  ctx.log.error(`${failure.message}; rolling back to the previous certificates`, { backup: record.backup });
+  const r = await enter(ctx.stateDir, { ...record, rollback: { reason: failure.message, component: failure.component, restart: record.steps.map((s) => ({ component: s.component, file: s.file })), steps: [] } }, "rolling-back", ctx.onStep);
+  return rollBackFrom(ctx, r);
+}
+
+/** Carries a recorded rollback on from its phase, to its report (ROLLED_BACK or ROLLBACK_FAILED). */
+export async function rollBackFrom(ctx: RunContext, record: RunRecord): Promise<never> {
+  let r = record;
+  const rb = () => r.rollback!;
+  if (r.phase !== "rolled-back") {
+    try {
+      const { dir, index } = await openBackup(join(ctx.root, ctx.settings.backupDir), r.backup);
+      if (r.phase === "rolling-back") {
+        await restoreFiles(ctx.root, dir, { ...index, files: index.files.filter((f) => !f.path.startsWith(MANIFESTS)) }, ctx.onStep);
+        r = await enter(ctx.stateDir, r, "restored", ctx.onStep);
+      }
+      const expected: Expected = { apiserverFingerprint: r.apiserver.previous ?? "", credentials: await adminCredentials(ctx.root), certificates: "previous" };
+      for (let i = 0; i < rb().restart.length; i++) {
+        const ref = rb().restart[i]!;
+        const edit = await restoreEdit(ctx, dir, index, ref.file);
+        const step = rb().steps[i];
+        if (step?.proven) continue;
+        r = step ? await ensureEdited(ctx, r, "rollback", edit) : await beginStep(ctx, r, "rollback", ref, edit);
+        r = await proveLast(ctx, r, "rollback", expected);
+      }
+      r = await enter(ctx.stateDir, { ...r, rollback: { ...rb(), outcome: "healthy" } }, "rolled-back", ctx.onStep);
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      r = await enter(ctx.stateDir, { ...r, rollback: { ...rb(), outcome: why, restoreFailed: r.phase === "rolling-back" } }, "rolled-back", ctx.onStep);
+    }
+  }
+  return report(ctx, r);
+}
+
+/** Reports a finished rollback: the Event, the record cleared, the error the exit code comes from. */
+async function report(ctx: RunContext, r: RunRecord): Promise<never> {
+  const rb = r.rollback!;
+  const dir = r.backup;
+  let e: RenewCertsError;
+  if (rb.outcome === "healthy") {
+    const msg = `${rb.reason}. Rolled back: every renewed file and manifest was restored from ${dir}, and ${rb.restart.map((x) => x.component).join(", ")} ${rb.restart.length === 1 ? "was" : "were"} proven restarted and healthy on the previous certificates; they still expire as before, so find the cause (journalctl -u kubelet, crictl logs) and run again`;
+    e = new RenewCertsError("ROLLED_BACK", msg, { file: join(ctx.root, r.steps.find((s) => s.component === rb.component)?.file ?? dir) });
+  } else if (rb.restoreFailed) {
+    const msg = `${rb.reason}, and restoring the previous files from ${dir} failed too: ${rb.outcome}. Restore them with "renew-certs restore ${dir}", then check the kubelet (journalctl -u kubelet)`;
+    e = new RenewCertsError("ROLLBACK_FAILED", msg, { file: dir });
+  } else {
+    const msg = `${rb.reason}. The previous files were restored from ${dir}, but the control plane did not come back healthy on them either: ${rb.outcome}. Check the kubelet (journalctl -u kubelet, crictl ps -a); if a file is wrong, restore it with "renew-certs restore ${dir}"`;
+    e = new RenewCertsError("ROLLBACK_FAILED", msg, { file: dir });
+  }
+  await ctx.coordinator.event("CertificateRenewalRolledBack", e.message, "Warning");
+  await finish(ctx.stateDir);
+  throw e;
+}

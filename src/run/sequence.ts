@@ -1,0 +1,58 @@
+// The restart sequence of a run, from its record: take the restart Lease, restart and prove each
+// component not proven yet (restart.ts, prove.ts), check them all once more, and record the run
+// "verified"; then finish it (/root/.kube/config, the Event, the record removed). Used by a run
+// that has just renewed and by one that resumes (resume.ts): both go through the same states.
+import { join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { LAYOUT } from "../inventory/catalog.js";
+import type { Lease } from "./coordinator.js";
+import { adminCredentials, type RunContext } from "./context.js";
+import { beginStep, checkLease, ensureEdited, proveLast, recheck } from "./restart.js";
+import { ComponentUnhealthyError, type Expected } from "./prove.js";
+import { rollBack } from "./rollback.js";
+import { enter, finish, type RunRecord } from "./state.js";
+import { refreshRootKubeconfig } from "./root-kubeconfig.js";
+
+/** Restarts and proves every component of the record that is not proven yet; rolls back on failure. */
+export async function restartAll(ctx: RunContext, record: RunRecord): Promise<RunRecord> {
+  // Not obtained (LEASE_TIMEOUT): the record stays, and the next run restarts.
+  const lease: Lease = await ctx.coordinator.acquire();
+  let r = record;
+  try {
+    const expected: Expected = { apiserverFingerprint: r.apiserver.renewed, credentials: await adminCredentials(ctx.root), certificates: "renewed" };
+    try {
+      for (let i = 0; i < r.restart.length; i++) {
+        const ref = r.restart[i]!;
+        const step = r.steps[i];
+        if (step?.proven) continue;
+        if (step) {
+          r = await ensureEdited(ctx, r, "restart", { kind: "annotate" });
+        } else {
+          checkLease(lease, ref.component);
+          r = await beginStep(ctx, r, "restart", ref, { kind: "annotate" });
+        }
+        r = await proveLast(ctx, r, "restart", expected);
+      }
+      await recheck(ctx, r.steps, expected);
+    } catch (e) {
+      if (e instanceof ComponentUnhealthyError) return await rollBack(ctx, r, { component: e.component, message: e.message });
+      throw e;
+    }
+    r = await enter(ctx.stateDir, r, "verified", ctx.onStep);
+  } finally {
+    await lease.release();
+  }
+  return r;
+}
+
+/** Finishes a verified run: /root/.kube/config when it was a copy of the old admin.conf, the Event, the record removed. */
+export async function complete(ctx: RunContext, r: RunRecord): Promise<void> {
+  if (ctx.settings.refreshRootKubeconfig) {
+    const old = await readFile(join(r.backup, "files", LAYOUT.kubernetesDir, "admin.conf"), "utf8").catch(() => undefined);
+    if (old !== undefined) await refreshRootKubeconfig({ root: ctx.root, oldAdmin: old, log: ctx.log });
+  }
+  const proofs = r.steps.map((s) => `${s.component} (${s.proven?.by ?? "?"})`).join(", ");
+  ctx.log.info(`renewed and healthy: ${r.renewed.length} certificate(s); ${r.steps.length} component(s) restarted and proven new: ${proofs}`, { backup: r.backup });
+  await ctx.coordinator.event("CertificatesRenewed", `renewed ${r.renewed.join(", ") || `the certificates of ${r.started}`}; restarted ${r.steps.map((s) => s.component).join(", ")}, each proven a new, healthy process`, "Normal");
+  await finish(ctx.stateDir);
+}

@@ -1,0 +1,129 @@
+/*
+ * The scheduled job's persisted state machine. Each state is written (atomically, to the job
+ * record <state>/job.json) BEFORE its effect, so that the next run resumes from whatever state a
+ * crash left and finishes it (src/run/resume.ts):
+ *
+ *   renewing ──► renewed ──► restarting i ──► proven i ──► … ──► verified ──► (record removed)
+ *   (renewal)      │             │ a component not proven or not healthy in time
+ *                  │             ▼
+ *                  │        rolling-back ──► restored ──► restarting-previous j ──► … ──► rolled-back
+ *                  └─ restart lease not obtained (exit 9): the record stays; the next run restarts
+ *
+ * "renewing" belongs to the renewal (src/renewal/intent.ts), which replaces it by "renewed" in one
+ * rename once every file holds its new bytes. A run that finds "rolled-back" reports the rollback
+ * (exit 7, or 8 when even the previous files did not come back healthy): never a success.
+ */
+import { readRecord, writeRecord, clearRecord, type JobRecord } from "../renewal/intent.js";
+import type { TlsIdentity } from "../kube/tls.js";
+import type { AtomicWriteOptions } from "../util/atomic.js";
+
+/** The phases of a run after its renewal. */
+export type RunPhase = "renewed" | "restarting" | "proven" | "verified" | "rolling-back" | "restored" | "restarting-previous" | "rolled-back";
+
+/** Who a component's process is: what identifies it from outside. */
+export interface Identity {
+  /** The certificate it made in memory at its start: kube-apiserver's loopback one, the others' serving one. */
+  tls?: TlsIdentity;
+  /** Its pids, where the process table shows them. */
+  pids?: number[];
+}
+
+/** One component restarted by the run (or by its rollback). */
+export interface ComponentStep {
+  component: string;
+  /** The manifest, relative to --root. */
+  file: string;
+  /** The edit: the annotation value written (a rollback puts the backed-up manifest back). */
+  stamp: string;
+  /** What the annotation key holds in the manifest afterwards ("" for none): what its mirror pod must show. */
+  annotation: string;
+  /** When the manifest changed, epoch ms (taken just before the write). */
+  writtenAt: number;
+  /** Who ran before the change. */
+  before: Identity;
+  /** Once a new process is proven and healthy: how, and who it is. */
+  proven?: { by: string; detail: string; at: number; identity: Identity };
+}
+
+/** A rollback in progress. */
+export interface RollbackRecord {
+  /** Why: the failure, for the log, the Event and the exit message. */
+  reason: string;
+  /** The component that did not come back. */
+  component: string;
+  /** The components to restart onto the previous files, in order. */
+  restart: { component: string; file: string }[];
+  steps: ComponentStep[];
+  /** How it ended, once it has: "healthy", or why not. */
+  outcome?: string;
+  /** The previous files could not be put back (the outcome says why). */
+  restoreFailed?: boolean;
+}
+
+/** A run's record from its renewal on. */
+export interface RunRecord {
+  job: "run";
+  phase: RunPhase;
+  /** The renewal's start (ISO) and backup. */
+  started: string;
+  backup: string;
+  /** The certificates renewed. */
+  renewed: string[];
+  /** kube-apiserver's serving certificate after and before the renewal (SHA-256). */
+  apiserver: { renewed: string; previous: string | undefined };
+  /** The manifests to restart, in order, relative to --root. */
+  restart: { component: string; file: string }[];
+  /** The restarts begun, in order; the last may be unproven. */
+  steps: ComponentStep[];
+  rollback?: RollbackRecord;
+  /** Written by an older version (pending-restart.json): the restart list is the configured one. */
+  legacy?: boolean;
+}
+
+/** The record of an unfinished run, if the job record is one. */
+export function asRunRecord(r: JobRecord | undefined): RunRecord | undefined {
+  return r && r.job === "run" && r.phase !== "renewing" ? (r as RunRecord) : undefined;
+}
+
+/** Reads the job record of `stateDir`. */
+export async function readRunRecord(stateDir: string): Promise<RunRecord | undefined> {
+  return asRunRecord(await readRecord(stateDir));
+}
+
+/** Persists a transition: the record in its new phase, before the phase's effect. */
+export async function enter(stateDir: string, r: RunRecord, phase: RunPhase, onStep?: AtomicWriteOptions["onStep"]): Promise<RunRecord> {
+  const next = { ...r, phase };
+  await writeRecord(stateDir, next);
+  onStep?.("renamed", `state:${phase}`);
+  return next;
+}
+
+/** The run is over: the record goes. */
+export async function finish(stateDir: string): Promise<void> {
+  await clearRecord(stateDir);
+}
+
+/** For people (status, doctor): where an interrupted run stopped, and what the next run does. */
+export function describeRun(r: RunRecord): { state: string; next: string } {
+  const last = r.steps[r.steps.length - 1];
+  const rb = r.rollback;
+  const lastRb = rb?.steps[rb.steps.length - 1];
+  switch (r.phase) {
+    case "renewed":
+      return { state: `certificates renewed at ${r.started}, no component restarted yet`, next: "restart the control plane onto them and prove it" };
+    case "restarting":
+      return { state: `restarting ${last?.component ?? "?"} (its manifest changed at ${new Date(last?.writtenAt ?? 0).toISOString()})`, next: `prove ${last?.component ?? "it"} is a new, healthy process, then restart the rest` };
+    case "proven":
+      return { state: `${r.steps.map((s) => s.component).join(", ")} restarted and proven`, next: r.steps.length < r.restart.length ? `restart ${r.restart[r.steps.length]!.component} and the rest` : "check every component once more" };
+    case "verified":
+      return { state: "every component restarted and proven", next: "refresh /root/.kube/config and finish" };
+    case "rolling-back":
+      return { state: `rolling back (${rb?.reason ?? "?"})`, next: `restore the previous files from ${r.backup} and restart ${rb?.restart.map((x) => x.component).join(", ") ?? "the components"} onto them` };
+    case "restored":
+      return { state: `previous files restored from ${r.backup}`, next: `restart ${rb?.restart.map((x) => x.component).join(", ") ?? "the components"} onto them` };
+    case "restarting-previous":
+      return { state: `restarting ${lastRb?.component ?? "?"} onto the previous files`, next: "prove it, restart the rest, and report the rollback (exit 7)" };
+    case "rolled-back":
+      return { state: `rolled back (${rb?.outcome === "healthy" ? "healthy on the previous certificates" : rb?.outcome ?? "?"})`, next: "report the rollback (exit 7 or 8) and clear the record" };
+  }
+}

@@ -1,0 +1,136 @@
+// Test double of kube-apiserver, run as its own process by the kubelet double. What it does is what
+// the real one (v1.28) does in every way renew-certs depends on (SPEC.md, last section):
+// - it serves --tls-cert-file/--tls-private-key-file and re-reads them when they change, without a
+//   restart (dynamic serving content): a key and certificate that do not match keep the old pair;
+//   --client-ca-file is re-read the same way;
+// - at every start it makes a self-signed loopback certificate, CN=apiserver-loopback-client@<unix
+//   start>, NotBefore one hour before the start, served to clients asking for the server name
+//   apiserver-loopback-client: a new fingerprint there means a new process;
+// - it reaches etcd first: with an expired or foreign etcd client certificate, or an expired etcd
+//   serving certificate, it retries for a while and exits (the kubelet restarts it, crash loop);
+// - it takes a while to start serving, and on SIGTERM it stops listening at once but lingers until
+//   the kubelet kills it at the end of the grace period (draining; kube-apiserver often needs all of it);
+// - client certificates are requested, not required: no certificate is system:anonymous (health
+//   endpoints only), one that does not verify is 401 (see api.ts). Objects persist in a store file.
+import { readFileSync, statSync } from "node:fs";
+import { createServer } from "node:https";
+import { createSecureContext, type SecureContext } from "node:tls";
+import { X509Certificate } from "node:crypto";
+import { join } from "node:path";
+import { readManifest } from "../manifests/manifest.js";
+import { handle } from "./api.js";
+import { ObjectStore, storeFileOf } from "./store.js";
+import { selfSignedServing } from "./selfsigned.js";
+import { REAL_MS, scaled, type SimOptions } from "./timing.js";
+
+/** The server name kube-apiserver's loopback clients ask for (LoopbackClientServerNameOverride). */
+export const LOOPBACK_SERVER_NAME = "apiserver-loopback-client";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Why etcd would refuse this API server now (undefined: it would accept it). */
+function etcdRefusal(root: string, flag: (n: string) => string | undefined): string | undefined {
+  const certFile = flag("etcd-certfile");
+  const caFile = flag("etcd-cafile");
+  if (!certFile || !caFile) return undefined; // external etcd without client certificates: nothing to check
+  const now = Date.now();
+  try {
+    const ca = new X509Certificate(readFileSync(join(root, caFile)));
+    const client = new X509Certificate(readFileSync(join(root, certFile)));
+    if (!client.checkIssued(ca) || !client.verify(ca.publicKey)) return `etcd client certificate ${certFile} is not signed by ${caFile}`;
+    if (Date.parse(client.validTo) <= now) return `x509: certificate has expired (etcd refuses the client certificate ${certFile})`;
+    const server = join(root, "etc/kubernetes/pki/etcd/server.crt");
+    const served = new X509Certificate(readFileSync(server));
+    if (Date.parse(served.validTo) <= now) return "x509: certificate has expired (etcd serves an expired certificate)";
+  } catch (e) {
+    return `cannot load the etcd client credentials: ${(e as Error).message}`;
+  }
+  return undefined;
+}
+
+/** A running API server double. */
+export interface ApiserverDouble {
+  port: number;
+  store: ObjectStore;
+  /** SIGTERM's effect: stop accepting connections (the process itself lingers). */
+  stopListening(): void;
+  close(): Promise<void>;
+}
+
+/** Options of an API server double. */
+export interface ApiserverOptions {
+  /** /livez answers ok while true (default true). */
+  healthy?: boolean;
+  sim: SimOptions;
+  /** Called with "METHOD path" for every request: for tests. */
+  onRequest?: (line: string) => void;
+}
+
+/** Starts the API server double for the manifest `file` under `root`; resolves once it serves. */
+export async function startApiserver(root: string, file: string, o: ApiserverOptions): Promise<ApiserverDouble> {
+  const started = Date.now();
+  const m = await readManifest(file);
+  const flag = (n: string): string | undefined => m.flags.get(n);
+  const need = (n: string): string => {
+    const v = flag(n);
+    if (!v) throw new Error(`${file}: no --${n}`);
+    return join(root, v);
+  };
+  // Connecting to etcd: refused connections are retried, then it gives up (the process exits).
+  for (const until = Date.now() + scaled(o.sim, REAL_MS.etcdRetry); ;) {
+    const refused = etcdRefusal(root, flag);
+    if (!refused) break;
+    if (Date.now() >= until) throw new Error(`F0000 failed to connect to etcd: ${refused}`);
+    await sleep(scaled(o.sim, 1000));
+  }
+  const loopback = await selfSignedServing({
+    cn: `${LOOPBACK_SERVER_NAME}@${Math.floor(started / 1000)}`, dnsNames: [LOOPBACK_SERVER_NAME],
+    notBefore: new Date(started - 3_600_000), notAfter: new Date(started + o.sim.loopbackValidityDays * 86_400_000),
+  });
+  const files = [need("tls-cert-file"), need("tls-private-key-file"), need("client-ca-file")] as const;
+  const load = (): { stamp: string; options: { cert: Buffer; key: Buffer; ca: Buffer } } => {
+    const stamp = files.map((f) => { const s = statSync(f); return `${s.ino}:${s.size}:${s.mtimeMs}`; }).join("|");
+    return { stamp, options: { cert: readFileSync(files[0]), key: readFileSync(files[1]), ca: readFileSync(files[2]) } };
+  };
+  let current = load();
+  const loopbackContext: SecureContext = createSecureContext({ cert: loopback.cert, key: loopback.key });
+  const store = new ObjectStore(storeFileOf(root));
+  await sleep(scaled(o.sim, REAL_MS.apiserverStart));
+  const healthy = o.healthy ?? true;
+  const server = createServer({
+    ...current.options, requestCert: true, rejectUnauthorized: false,
+    SNICallback: (name, cb) => cb(null, name === LOOPBACK_SERVER_NAME ? loopbackContext : undefined),
+  }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      o.onRequest?.(`${req.method} ${new URL(req.url ?? "/", "https://x").pathname}`);
+      handle({ store, healthy: () => healthy }, req, res, Buffer.concat(chunks));
+    });
+  });
+  // Dynamic serving content: new connections get the files as they are now.
+  const reload = setInterval(() => {
+    try {
+      const next = load();
+      if (next.stamp === current.stamp) return;
+      server.setSecureContext(next.options); // throws on a key that does not match: the old pair stays
+      current = next;
+    } catch {
+      // half-written or mismatched pair: keep serving the previous one, as the real one does
+    }
+  }, 100);
+  reload.unref();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(m.advertiseEndpoint.port, m.advertiseEndpoint.host, resolve);
+  });
+  const stopListening = (): void => {
+    clearInterval(reload);
+    server.close();
+    server.closeIdleConnections();
+  };
+  return {
+    port: m.advertiseEndpoint.port, store, stopListening,
+    close: () => new Promise<void>((r) => { stopListening(); server.closeAllConnections(); r(); }),
+  };
+}

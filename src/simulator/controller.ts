@@ -1,0 +1,37 @@
+// Test double of kube-controller-manager and kube-scheduler, run as its own process by the kubelet
+// double. As kubeadm runs them (without --tls-cert-file or --cert-dir) they make a self-signed
+// serving certificate in memory at every start (CN=localhost@<unix start>, valid one year) and
+// answer /healthz on --bind-address:--secure-port once started (14–15 s on a real host). They
+// read their kubeconfig, with its embedded client certificate, once at start and keep it: only a
+// restart makes them use a renewed one. SIGTERM ends them at once.
+import { readFileSync } from "node:fs";
+import { createServer } from "node:https";
+import { join } from "node:path";
+import { readManifest } from "../manifests/manifest.js";
+import { selfSignedServing } from "./selfsigned.js";
+import { REAL_MS, scaled, type SimOptions } from "./timing.js";
+
+/** Runs the double for the manifest `file`; resolves once /healthz answers. */
+export async function serveController(root: string, file: string, healthy: boolean, o: SimOptions): Promise<void> {
+  const m = await readManifest(file);
+  if (!m.secureEndpoint) throw new Error(`${file}: not a component with a /healthz endpoint`);
+  const started = Date.now();
+  const kubeconfig = m.flags.get("kubeconfig");
+  if (kubeconfig) readFileSync(join(root, kubeconfig)); // loaded once; a missing one is fatal, as for the real ones
+  const serving = await selfSignedServing({
+    cn: `localhost@${Math.floor(started / 1000)}`, dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"],
+    notBefore: new Date(started - 3_600_000), notAfter: new Date(started + 365 * 86_400_000),
+  });
+  await new Promise((r) => setTimeout(r, scaled(o, REAL_MS.controllerStart)));
+  const server = createServer({ cert: serving.cert, key: serving.key }, (req, res) => {
+    if (req.url === "/healthz" || req.url === "/livez" || req.url === "/readyz") {
+      res.writeHead(healthy ? 200 : 500, { "content-type": "text/plain" }).end(healthy ? "ok" : "[-]leaderElection failed: reason withheld\nhealthz check failed");
+    } else {
+      res.writeHead(404).end("not found");
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(m.secureEndpoint!.port, m.secureEndpoint!.host, resolve);
+  });
+}

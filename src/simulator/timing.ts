@@ -1,0 +1,47 @@
+// How long things take on a real control plane, and how the simulator scales them. Every duration
+// the test doubles use is a real one (measured on kubeadm v1.28.7 with containerd) times one
+// factor, so that a test or the demo runs in seconds while every step keeps its real order and
+// proportions: a double that is merely faster still hides no bug that a real host would show.
+
+/** Durations on a real control plane, in milliseconds. */
+export const REAL_MS = {
+  /** kube-apiserver: from process start until it serves (10–15 s measured). */
+  apiserverStart: 12_000,
+  /** kube-controller-manager, kube-scheduler: from process start until /healthz answers (14–15 s). */
+  controllerStart: 14_000,
+  /** The pod's terminationGracePeriodSeconds when the manifest sets none (Kubernetes' default). */
+  defaultGrace: 30_000,
+  /** The kubelet's file source poll (it also reacts to inotify at once). */
+  kubeletPoll: 20_000,
+  /** The kubelet's status sync: how late a mirror pod shows what runs. */
+  statusSync: 10_000,
+  /** The kubelet's node status / API contact period. */
+  nodeStatus: 10_000,
+  /** The first crash-loop back-off (doubling up to crashBackoffMax). */
+  crashBackoff: 10_000,
+  crashBackoffMax: 300_000,
+  /** kube-apiserver retrying etcd before it exits when etcd refuses it. */
+  etcdRetry: 20_000,
+} as const;
+
+/** The simulator's knobs; every component process receives them in SIM_OPTIONS. */
+export interface SimOptions {
+  /** Multiplies every real duration (1: real time; the tests use about 0.01). Default 0.02. */
+  timeScale: number;
+  /** Validity of kube-apiserver's loopback certificate, in days (365; 14 months in recent versions). */
+  loopbackValidityDays: number;
+}
+
+/** The defaults: fifty times faster than a real host. */
+export const DEFAULT_SIM_OPTIONS: Readonly<SimOptions> = Object.freeze({ timeScale: 0.02, loopbackValidityDays: 365 });
+
+/** A real duration, scaled (never below 1 ms). */
+export function scaled(o: Pick<SimOptions, "timeScale">, realMs: number): number {
+  return Math.max(1, Math.round(realMs * o.timeScale));
+}
+
+/** The options a component process was started with. */
+export function optionsFromEnv(env: Record<string, string | undefined>): SimOptions {
+  const raw = env["SIM_OPTIONS"];
+  return raw ? { ...DEFAULT_SIM_OPTIONS, ...(JSON.parse(raw) as Partial<SimOptions>) } : { ...DEFAULT_SIM_OPTIONS };
+}

@@ -1,0 +1,45 @@
+// A sandbox control plane run by the simulator's test doubles (src/simulator), for one test: the
+// kubelet double starts the component processes and is stopped (with them) after the test.
+import type { TestContext } from "node:test";
+import { copySandbox } from "./sandbox.js";
+import { onCleanup } from "./cleanup.js";
+import type { SandboxOptions } from "../../src/sandbox/sandbox.js";
+import { assignFreePorts, type SimPorts } from "../../src/simulator/ports.js";
+import { startKubeletDouble, type BehaviourFn, type KubeletDouble } from "../../src/simulator/kubelet.js";
+import type { SimOptions } from "../../src/simulator/timing.js";
+
+/** Real durations times 0.01: a kube-apiserver restart takes about half a second. */
+export const TEST_SIM: SimOptions = { timeScale: 0.01, loopbackValidityDays: 365 };
+
+/** A simulated host: its root, ports and kubelet. */
+export interface SimulatedHost {
+  root: string;
+  ports: SimPorts;
+  kubelet: KubeletDouble;
+}
+
+/** Options of simulatedHost: the sandbox's, and the kubelet double's. */
+export interface SimulatedHostOptions extends SandboxOptions {
+  behaviour?: BehaviourFn;
+  sim?: Partial<SimOptions>;
+  frozen?: boolean;
+  /** Changes the copied tree before the kubelet starts. */
+  prepare?: (root: string) => Promise<void>;
+}
+
+/** Copies a sandbox (ECDSA unless keySpec says otherwise), gives it free ports and runs it. */
+export async function kubeletFor(t: TestContext, root: string, o: Omit<SimulatedHostOptions, keyof SandboxOptions> = {}): Promise<KubeletDouble> {
+  const kubelet = await startKubeletDouble({ root, sim: { ...TEST_SIM, ...o.sim }, ...(o.behaviour ? { behaviour: o.behaviour } : {}), ...(o.frozen ? { frozen: true } : {}) });
+  onCleanup(t, () => kubelet.stop());
+  return kubelet;
+}
+
+/** A copy of a shared sandbox with free ports, run by the kubelet double until the test ends. */
+export async function simulatedHost(t: TestContext, o: SimulatedHostOptions = {}): Promise<SimulatedHost> {
+  const { behaviour, sim, frozen, prepare, ...sandbox } = o;
+  const root = await copySandbox(t, { keySpec: { type: "ec", curve: "P-256" }, ...sandbox });
+  const ports = await assignFreePorts(root);
+  await prepare?.(root);
+  const kubelet = await kubeletFor(t, root, { ...(behaviour ? { behaviour } : {}), ...(sim ? { sim } : {}), ...(frozen ? { frozen } : {}) });
+  return { root, ports, kubelet };
+}
