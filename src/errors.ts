@@ -1,3 +1,5 @@
+import { lstatSync, readlinkSync } from "node:fs";
+
 /**
  * The one error class of renew-certs. Every failure a user can meet is a RenewCertsError with a
  * stable code; the CLI maps codes to exit codes in one place (cli/exit-codes.ts).
@@ -12,6 +14,7 @@ export type ErrorCode =
   | "PERMISSION" // a file that cannot be read or written
   | "MISMATCH" // a key that does not match its certificate, a certificate not signed by its CA
   | "UNSUPPORTED" // something renew-certs does not handle (a key type, a format)
+  | "LINK" // a symbolic link that cannot be written through: dangling, a loop, or leading outside --root
   | "IO" // a write that failed (disk full, read-only file system)
   | "LOCKED" // another run holds the lock
   | "RENEW_FAILED" // renewal failed, nothing changed
@@ -41,6 +44,15 @@ export function isErrno(e: unknown, code?: string): e is NodeJS.ErrnoException {
   return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === "string" && (code === undefined || (e as NodeJS.ErrnoException).code === code);
 }
 
+/** The text of `file` when it is a symbolic link, else undefined (never throws). */
+function linkTextOf(file: string): string | undefined {
+  try {
+    return lstatSync(file).isSymbolicLink() ? readlinkSync(file) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Turns a file-system error into a RenewCertsError that names the file and says what to do.
  * `what` describes the file for people ("certificate", "kubeconfig").
@@ -49,8 +61,13 @@ export function fileError(e: unknown, file: string, what: string): RenewCertsErr
   if (e instanceof RenewCertsError) return e;
   if (isErrno(e)) {
     switch (e.code) {
-      case "ENOENT":
+      case "ENOENT": {
+        const link = linkTextOf(file);
+        if (link !== undefined) return new RenewCertsError("LINK", `${what} ${file} is a symbolic link to ${link}, which does not exist: put that file back (is its file system mounted?) or replace the link with the file`, { file, cause: e });
         return new RenewCertsError("PEM", `${what} ${file} does not exist`, { file, cause: e });
+      }
+      case "ELOOP":
+        return new RenewCertsError("LINK", `${what} ${file} is a loop of symbolic links: replace it with the file, or a link to the file`, { file, cause: e });
       case "EISDIR":
         return new RenewCertsError("PEM", `${what} ${file} is a directory, but a file belongs there: move the directory away and restore the file from a backup`, { file, cause: e });
       case "EACCES":

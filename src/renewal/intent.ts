@@ -1,7 +1,7 @@
 import { readFile, unlink, mkdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileError, isErrno, RenewCertsError } from "../errors.js";
-import { writeFileAtomic, fsyncDir, removeStrayTemps } from "../util/atomic.js";
+import { writeFileAtomic, fsyncDir, removeStrayTempsOf } from "../util/atomic.js";
 import { openBackup, restoreFiles, sha256 } from "./backup.js";
 
 /**
@@ -70,7 +70,7 @@ export async function recoverInterrupted(root: string, stateDir: string): Promis
   const intent = await readIntent(stateDir);
   if (!intent) return { action: "none" };
   // A write killed before its rename leaves a dot-file temporary: never part of either set.
-  for (const dir of new Set(intent.files.map((f) => dirname(join(root, f.path))))) await removeStrayTemps(dir);
+  await removeStrayTempsOf(intent.files.map((f) => join(root, f.path)));
   const results = await Promise.all(intent.files.map((f) => holds(join(root, f.path), f.newSha256)));
   if (results.every(Boolean)) {
     await clearIntent(stateDir);

@@ -1,10 +1,10 @@
-import { join, relative, dirname } from "node:path";
+import { join, relative } from "node:path";
 import { readdir } from "node:fs/promises";
 import { checkControlPlane, scanInventory, type Inventory } from "../inventory/scan.js";
 import { LAYOUT, type CaName } from "../inventory/catalog.js";
 import { generateKey, keySpecOf } from "../pki/keys.js";
 import type { Logger } from "../log/logger.js";
-import { writeFilesAtomic, removeStrayTemps, type AtomicWriteOptions } from "../util/atomic.js";
+import { writeFilesAtomic, removeStrayTempsOf, type AtomicWriteOptions } from "../util/atomic.js";
 import { loadCa, loadLeaf, type LoadedCa } from "./material.js";
 import { reissue, type Reissued } from "./reissue.js";
 import { checkNames, selectLeaves, writesFor, type FileWrite, type Skipped } from "./plan.js";
@@ -161,7 +161,7 @@ export async function renewCertificates(o: RenewOptions): Promise<RenewResult> {
       throw e;
     }
     await clearIntent(stateDir);
-    for (const dir of new Set(writes.map((w) => dirname(w.path)))) await removeStrayTemps(dir);
+    await removeStrayTempsOf(writes.map((w) => w.path));
     for (const r of renewed) log.info(`renewed ${r.name}`, { notAfter: r.notAfter, serial: r.serial });
     return result;
   } finally {
