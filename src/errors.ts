@@ -15,6 +15,7 @@ export type ErrorCode =
   | "MISMATCH" // a key that does not match its certificate, a certificate not signed by its CA
   | "UNSUPPORTED" // something renew-certs does not handle (a key type, a format)
   | "LINK" // a symbolic link that cannot be written through: dangling, a loop, or leading outside --root
+  | "BACKUP" // a backup whose index names a path renew-certs must not write (outside --root, malformed)
   | "IO" // a write that failed (disk full, read-only file system)
   | "LOCKED" // another run holds the lock
   | "RENEW_FAILED" // renewal failed, nothing changed

@@ -142,7 +142,7 @@ export async function renewCertificates(o: RenewOptions): Promise<RenewResult> {
     const stateDir = stateDirOf(o.root);
     const backupDir = o.backupDir ?? join(o.root, LAYOUT.backupDir);
     const changing = writes.map((w) => w.path);
-    result.backup = await createBackup(o.root, backupDir, [...changing, ...(await manifestFiles(o.root))], start, `renew ${o.names.join(" ")}`, o.backupsKept ?? 10);
+    result.backup = await createBackup(o.root, backupDir, [...changing, ...(await manifestFiles(o.root))], start, `renew ${o.names.join(" ")}`, { keep: o.backupsKept ?? 10 });
     log.info("backup written", { backup: result.backup, files: changing.length });
     await writeIntent(stateDir, { started: start.toISOString(), backup: result.backup, files: writes.map((w) => ({ path: relative(o.root, w.path), newSha256: sha256(w.content) })) }, o.onStep);
     try {
