@@ -1,14 +1,19 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { X509Certificate, createPrivateKey } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { cli } from "../../test/support/cli.js";
 import { copySandbox } from "../../test/support/sandbox.js";
+import { canMount, ext4, must, sandboxIn } from "../../test/support/mounts.js";
 import { errorLines, treeOf } from "../../test/support/tree.js";
+import { memoryLogger } from "../log/logger.js";
+import { RenewCertsError } from "../errors.js";
 import { createBackup, sha256, type BackupIndex } from "./backup.js";
 import { listBackups } from "./backup-list.js";
+import { renewCertificates } from "./renew.js";
 
 const ec = { keySpec: { type: "ec", curve: "P-256" }, ageDays: 300 } as const;
 const PKI = "etc/kubernetes/pki";
@@ -49,6 +54,52 @@ for (const legacy of [false, true]) {
     assert.deepEqual(await treeOf(root, [STATE]), before, "the state before the renewal, not a stale one");
   });
 }
+
+test("ten backups dated in the future and an immutable certificate: refused before the backup, so nothing is pruned or written", async (t) => {
+  if (!canMount(t, "mkfs.ext4", "chattr", "lsattr")) return;
+  const root = await sandboxIn(await ext4(t), ec);
+  await futureBackups(root);
+  must("chattr", "+i", join(root, PKI, "etcd/server.crt"));
+  const before = await treeOf(root);
+  const r = cli(["renew", "all", "--root", root]);
+  assert.equal(r.status, 4, r.stderr);
+  assert.deepEqual(errorLines(r.stderr), [`error: certificate ${join(root, PKI, "etcd/server.crt")}: immutable attribute set: \`chattr -i ${join(root, PKI, "etcd/server.crt")}\`, then run again; nothing was changed`]);
+  assert.deepEqual(await treeOf(root), before);
+});
+
+test("a write the kernel refuses after the preflight is undone from this run's backup, which ten future-dated backups cannot push out", async (t) => {
+  if (!canMount(t, "mkfs.ext4", "chattr", "lsattr")) return;
+  const root = await sandboxIn(await ext4(t), ec);
+  const backups = join(root, STATE, "backups");
+  const future = await futureBackups(root);
+  const before = await treeOf(root, [STATE]);
+  const victim = join(root, PKI, "etcd/server.crt");
+  const intent = join(root, STATE, "intent.json");
+  const log = memoryLogger();
+  let armed = true;
+  // Once the intent record is durable (the preflight has passed), etcd-server's certificate becomes immutable: its key is renamed first, then the certificate's rename fails.
+  const onStep = (step: string, file: string): void => {
+    if (armed && step === "renamed" && file === intent) {
+      armed = false;
+      must("chattr", "+i", victim);
+    }
+  };
+  const e = await renewCertificates({ root, names: ["all"], log, backupsKept: 10, onStep }).then(() => undefined, (err: unknown) => err);
+  assert.ok(e instanceof RenewCertsError, String(e));
+  assert.equal(e.code, "PERMISSION");
+  const m = /^certificate \S+\/etcd\/server\.crt: operation not permitted, even to root: .*; nothing was changed: the files written so far were restored from (\S+)$/.exec(e.message);
+  assert.ok(m, e.message);
+  const used = m[1]!;
+  assert.deepEqual(await listBackups(backups), [...future, used], "the run's own backup was kept and used");
+  assert.deepEqual(log.lines.filter((l) => l.level === "error"), [], "the one error is the thrown one");
+  assert.deepEqual(await treeOf(root, [STATE]), before, "etcd-server's key is back beside its certificate");
+  const cert = new X509Certificate(await readFile(victim));
+  assert.ok(cert.checkPrivateKey(createPrivateKey(await readFile(join(root, PKI, "etcd/server.key")))));
+  // The next run, with the attribute removed, renews everything.
+  must("chattr", "-i", victim);
+  await renewCertificates({ root, names: ["all"], log, backupsKept: 10 });
+  assert.notEqual((await treeOf(root, [STATE])).get(`${PKI}/etcd/server.crt`), before.get(`${PKI}/etcd/server.crt`));
+});
 
 /** A renewed sandbox with one backup, and a directory outside its root. */
 async function renewedWithBackup(t: Parameters<typeof copySandbox>[0]): Promise<{ root: string; backup: string; outside: string }> {

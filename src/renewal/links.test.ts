@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { cli } from "../../test/support/cli.js";
 import { copySandbox } from "../../test/support/sandbox.js";
 import { needTools, run } from "../../test/support/tools.js";
-import { treeOf } from "../../test/support/tree.js";
+import { errorLines, treeOf } from "../../test/support/tree.js";
 import { parseKubeconfig } from "../kubeconfig/kubeconfig.js";
 import type { BackupIndex } from "./backup.js";
 import { recoverInterrupted } from "./intent.js";
@@ -102,15 +102,37 @@ test("a run killed at any point while writing through links is completed or roll
   assert.ok(seen.has("restored") && seen.has("completed"));
 });
 
-test("renew refuses a key whose link leads nowhere, naming the link, and writes nothing", async (t) => {
+const dangling = [
+  // A certificate that looked missing was skipped with a warning, and left to expire.
+  { name: "a certificate whose link leads nowhere (its secret mount is missing) instead of skipping it", what: "certificate", file: `${PKI}/apiserver.crt`, text: "/run/secrets-not-mounted/apiserver.crt" },
+  { name: "a key whose link leads nowhere, naming the link", what: "key", file: `${PKI}/front-proxy-client.key`, text: "../../../srv/gone/front-proxy-client.key" },
+];
+
+for (const d of dangling) {
+  test(`renew refuses ${d.name}, and writes nothing`, async (t) => {
+    const root = await copySandbox(t, ec);
+    await rm(join(root, d.file));
+    await symlink(d.text, join(root, d.file));
+    await mkdir(join(root, STATE), { recursive: true });
+    const before = await treeOf(root);
+    const r = cli(["renew", "all", "--root", root]);
+    assert.equal(r.status, 4, r.stderr);
+    assert.equal(r.stderr, `error: ${d.what} ${join(root, d.file)} is a symbolic link to ${d.text}, which does not exist: put that file back (is its file system mounted?) or replace the link with the file\n`);
+    assert.deepEqual(await treeOf(root), before);
+  });
+}
+
+test("renew refuses a link that leads outside --root (on a mounted disk it would write this machine's file) and changes neither tree", async (t) => {
   const root = await copySandbox(t, ec);
-  const file = `${PKI}/front-proxy-client.key`;
-  await rm(join(root, file));
-  await symlink("../../../srv/gone/front-proxy-client.key", join(root, file));
+  const elsewhere = await mkdtemp(join(tmpdir(), "renew-certs-elsewhere-"));
+  t.after(() => rm(elsewhere, { recursive: true, force: true }));
+  await rename(join(root, PKI, "apiserver.key"), join(elsewhere, "apiserver.key"));
+  await symlink(join(elsewhere, "apiserver.key"), join(root, PKI, "apiserver.key"));
   await mkdir(join(root, STATE), { recursive: true });
-  const before = await treeOf(root);
+  const [inside, outside] = [await treeOf(root), await treeOf(elsewhere)];
   const r = cli(["renew", "all", "--root", root]);
   assert.equal(r.status, 4, r.stderr);
-  assert.equal(r.stderr, `error: key ${join(root, file)} is a symbolic link to ../../../srv/gone/front-proxy-client.key, which does not exist: put that file back (is its file system mounted?) or replace the link with the file\n`);
-  assert.deepEqual(await treeOf(root), before);
+  assert.equal(errorLines(r.stderr).length, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`^error: key \\S+/pki/apiserver\\.key is a symbolic link to \\S+/apiserver\\.key, which leads outside --root \\S+ \\(to \\S+\\): renew-certs writes only under --root .*; nothing was changed$`, "m"));
+  assert.deepEqual([await treeOf(root), await treeOf(elsewhere)], [inside, outside]);
 });

@@ -28,7 +28,13 @@ export async function acquireLock(file: string, timeoutMs: number, sleep = (ms: 
   for (;;) {
     try {
       const fh = await open(file, "wx", 0o600);
-      await fh.writeFile(`${process.pid}\n`);
+      try {
+        await fh.writeFile(`${process.pid}\n`);
+      } catch (e) {
+        await fh.close();
+        await unlink(file).catch(() => undefined); // ours and empty (a full disk): leave nothing behind
+        throw e;
+      }
       await fh.close();
       return { file, release: () => unlink(file).catch(() => undefined) };
     } catch (e) {

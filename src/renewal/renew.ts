@@ -11,6 +11,8 @@ import { checkNames, selectLeaves, writesFor, type FileWrite, type Skipped } fro
 import { createBackup, openBackup, restoreFiles, sha256 } from "./backup.js";
 import { acquireLock, type Lock } from "./lock.js";
 import { clearIntent, recoverInterrupted, writeIntent, type Recovery } from "./intent.js";
+import { preflight, refuseDanglingLinks } from "./preflight.js";
+import { fileError, RenewCertsError } from "../errors.js";
 
 /** Options of a renewal. */
 export interface RenewOptions {
@@ -101,6 +103,7 @@ export async function renewCertificates(o: RenewOptions): Promise<RenewResult> {
     const validityDays = o.validityDays ?? 365;
     const before = await scanInventory(o.root);
     const { selected, skipped } = selectLeaves(before, o.names);
+    refuseDanglingLinks(before, skipped);
     for (const s of skipped) log[s.level](s.reason, { certificate: s.name });
 
     // Key generation is the whole cost: start every key now, on the thread pool, while the main
@@ -142,23 +145,29 @@ export async function renewCertificates(o: RenewOptions): Promise<RenewResult> {
     const stateDir = stateDirOf(o.root);
     const backupDir = o.backupDir ?? join(o.root, LAYOUT.backupDir);
     const changing = writes.map((w) => w.path);
-    result.backup = await createBackup(o.root, backupDir, [...changing, ...(await manifestFiles(o.root))], start, `renew ${o.names.join(" ")}`, { keep: o.backupsKept ?? 10 });
+    const backedUp = [...changing, ...(await manifestFiles(o.root))];
+    preflight({ root: o.root, writes, backupFiles: backedUp, backupDir, stateDir });
+    result.backup = await createBackup(o.root, backupDir, backedUp, start, `renew ${o.names.join(" ")}`, { keep: o.backupsKept ?? 10 });
     log.info("backup written", { backup: result.backup, files: changing.length });
     await writeIntent(stateDir, { started: start.toISOString(), backup: result.backup, files: writes.map((w) => ({ path: relative(o.root, w.path), newSha256: sha256(w.content) })) }, o.onStep);
     try {
       await writeFilesAtomic(writes.map((w) => ({ file: w.path, content: w.content, options: { ...(w.mode !== undefined ? { mode: w.mode } : {}), what: w.what } })), o.onStep);
     } catch (e) {
       // Never leave a mix: put the old files back now; if even that fails, the intent record
-      // stays and the next run restores them.
+      // stays and the next run restores them. Either way one error says it all (the CLI prints it).
+      const failure = e instanceof RenewCertsError ? e : fileError(e, o.root, "control plane");
+      let outcome: string;
+      let restored = false;
       try {
         const { dir, index } = await openBackup(backupDir, result.backup);
         await restoreFiles(o.root, dir, index);
         await clearIntent(stateDir);
-        log.error("renewal failed while writing; the previous files were restored", { backup: result.backup });
+        outcome = `nothing was changed: the files written so far were restored from ${result.backup}`;
+        restored = true;
       } catch (restoreError) {
-        log.error("renewal failed while writing and the previous files could not be restored yet; the next renew-certs run restores them", { backup: result.backup, error: (restoreError as Error).message });
+        outcome = `the previous files could not be restored yet (${(restoreError as Error).message}): the next renew-certs run restores them from ${result.backup}`;
       }
-      throw e;
+      throw new RenewCertsError(restored ? failure.code : "ROLLBACK_FAILED", `${failure.message}; ${outcome}`, { ...(failure.file ? { file: failure.file } : {}), cause: e });
     }
     await clearIntent(stateDir);
     await removeStrayTempsOf(writes.map((w) => w.path));
