@@ -1,4 +1,4 @@
-import { readFile, readdir, rm } from "node:fs/promises";
+import { readFile, readdir, rm, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 
 // Backups are ordered by the sequence number each one records in its backup.json, never by the
@@ -103,9 +103,17 @@ export function backupsToPrune(entries: readonly BackupEntry[], keep: number, pr
   return ordered.filter((e) => !kept.has(e.dir) && !guarded.has(resolve(e.dir)) && !isFutureDated(e, now));
 }
 
-/** Removes the backups backupsToPrune chooses; returns their directories. */
+/**
+ * Removes the backups backupsToPrune chooses; returns those it removed. Its backup.json goes
+ * first: one that cannot be removed (an operator made it immutable to keep the backup) leaves the
+ * backup whole, and pruning never fails the renewal that called it.
+ */
 export async function pruneBackups(backupDir: string, keep: number, protect: readonly string[], now: Date): Promise<string[]> {
-  const gone = backupsToPrune(await listBackupEntries(backupDir), keep, protect, now);
-  for (const e of gone) await rm(e.dir, { recursive: true, force: true });
-  return gone.map((e) => e.dir);
+  const gone: string[] = [];
+  for (const e of backupsToPrune(await listBackupEntries(backupDir), keep, protect, now)) {
+    if (!(await unlink(join(e.dir, "backup.json")).then(() => true, () => false))) continue;
+    await rm(e.dir, { recursive: true, force: true }).catch(() => undefined); // no longer a backup either way
+    gone.push(e.dir);
+  }
+  return gone;
 }

@@ -101,6 +101,18 @@ test("a write the kernel refuses after the preflight is undone from this run's b
   assert.notEqual((await treeOf(root, [STATE])).get(`${PKI}/etcd/server.crt`), before.get(`${PKI}/etcd/server.crt`));
 });
 
+test("an old backup an operator made immutable is left whole by pruning, and the new backup is still made", async (t) => {
+  if (!canMount(t, "mkfs.ext4", "chattr")) return;
+  const root = await sandboxIn(await ext4(t), ec);
+  const backups = join(root, STATE, "backups");
+  const file = join(root, PKI, "apiserver.crt");
+  const kept = await createBackup(root, backups, [file], new Date(Date.UTC(2026, 0, 1)), "kept on purpose", { keep: 1 });
+  must("chattr", "+i", join(kept, "backup.json"));
+  const made = await createBackup(root, backups, [file], new Date(Date.UTC(2026, 0, 2)), "test", { keep: 1 });
+  assert.deepEqual(await listBackups(backups), [kept, made]);
+  assert.ok(existsSync(join(kept, "files", PKI, "apiserver.crt")), "the kept backup is whole");
+});
+
 /** A renewed sandbox with one backup, and a directory outside its root. */
 async function renewedWithBackup(t: Parameters<typeof copySandbox>[0]): Promise<{ root: string; backup: string; outside: string }> {
   const root = await copySandbox(t, ec);
