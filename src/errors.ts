@@ -1,3 +1,6 @@
+import { lstatSync, readlinkSync, statfsSync } from "node:fs";
+import { dirname } from "node:path";
+
 /**
  * The one error class of renew-certs. Every failure a user can meet is a RenewCertsError with a
  * stable code; the CLI maps codes to exit codes in one place (cli/exit-codes.ts).
@@ -12,7 +15,9 @@ export type ErrorCode =
   | "PERMISSION" // a file that cannot be read or written
   | "MISMATCH" // a key that does not match its certificate, a certificate not signed by its CA
   | "UNSUPPORTED" // something renew-certs does not handle (a key type, a format)
-  | "IO" // a write that failed (disk full, read-only file system)
+  | "LINK" // a symbolic link that cannot be written through: dangling, a loop, or leading outside --root
+  | "BACKUP" // a backup whose index names a path renew-certs must not write (outside --root, malformed)
+  | "IO" // a write that failed, or would (no space or inodes left)
   | "LOCKED" // another run holds the lock
   | "INTERRUPTED" // an interrupted run must be finished by `renew-certs run` first
   | "RENEW_FAILED" // renewal failed, nothing changed
@@ -42,6 +47,36 @@ export function isErrno(e: unknown, code?: string): e is NodeJS.ErrnoException {
   return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === "string" && (code === undefined || (e as NodeJS.ErrnoException).code === code);
 }
 
+/** True when this process runs as root (the messages differ: root is never "denied" by modes). */
+function runsAsRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+/** The text of `file` when it is a symbolic link, else undefined (never throws). */
+function linkTextOf(file: string): string | undefined {
+  try {
+    return lstatSync(file).isSymbolicLink() ? readlinkSync(file) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * "no space" or "no free inodes": ENOSPC says both, so ask the file system which one ran out
+ * (never throws; the nearest existing directory answers for a file not yet created).
+ */
+function noSpaceCause(file: string): string {
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    try {
+      const s = statfsSync(dir);
+      if (s.files > 0 && s.ffree === 0) return `no free inodes on the file system of ${dir} (df -i ${dir}); free some (remove files) and run again`;
+      return `no space left on the device (df -h ${dir}); free some space and run again`;
+    } catch {
+      if (dirname(dir) === dir) return "no space left on the device; free some space and run again";
+    }
+  }
+}
+
 /**
  * Turns a file-system error into a RenewCertsError that names the file and says what to do.
  * `what` describes the file for people ("certificate", "kubeconfig").
@@ -50,17 +85,24 @@ export function fileError(e: unknown, file: string, what: string): RenewCertsErr
   if (e instanceof RenewCertsError) return e;
   if (isErrno(e)) {
     switch (e.code) {
-      case "ENOENT":
+      case "ENOENT": {
+        const link = linkTextOf(file);
+        if (link !== undefined) return new RenewCertsError("LINK", `${what} ${file} is a symbolic link to ${link}, which does not exist: put that file back (is its file system mounted?) or replace the link with the file`, { file, cause: e });
         return new RenewCertsError("PEM", `${what} ${file} does not exist`, { file, cause: e });
+      }
+      case "ELOOP":
+        return new RenewCertsError("LINK", `${what} ${file} is a loop of symbolic links: replace it with the file, or a link to the file`, { file, cause: e });
       case "EISDIR":
         return new RenewCertsError("PEM", `${what} ${file} is a directory, but a file belongs there: move the directory away and restore the file from a backup`, { file, cause: e });
       case "EACCES":
       case "EPERM":
+        // Root is refused only by attributes, mounts or a security module, never by a file's mode.
+        if (runsAsRoot()) return new RenewCertsError("PERMISSION", `${what} ${file}: ${e.code === "EPERM" ? "operation not permitted" : "permission denied"}, even to root: look for an immutable or append-only attribute (lsattr -d ${file}; chattr -i or -a), a security module's denial (SELinux, AppArmor) or a network file system that maps root to nobody`, { file, cause: e });
         return new RenewCertsError("PERMISSION", `${what} ${file} cannot be accessed (permission denied): run renew-certs as root`, { file, cause: e });
       case "EROFS":
         return new RenewCertsError("PERMISSION", `${what} ${file} is on a read-only file system: remount it read-write`, { file, cause: e });
       case "ENOSPC":
-        return new RenewCertsError("IO", `cannot write ${what} ${file}: no space left on the device; free some space and run again`, { file, cause: e });
+        return new RenewCertsError("IO", `cannot write ${what} ${file}: ${noSpaceCause(file)}`, { file, cause: e });
       default:
         return new RenewCertsError("IO", `${what} ${file}: ${e.message}`, { file, cause: e });
     }

@@ -1,7 +1,7 @@
 import { readFile, unlink, mkdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileError, isErrno, RenewCertsError } from "../errors.js";
-import { writeFileAtomic, fsyncDir, removeStrayTemps } from "../util/atomic.js";
+import { writeFileAtomic, fsyncDir, removeStrayTempsOf } from "../util/atomic.js";
 import { openBackup, restoreFiles, sha256 } from "./backup.js";
 
 /*
@@ -117,7 +117,7 @@ export async function recoverInterrupted(root: string, stateDir: string): Promis
   if (record.phase !== "renewing") return { action: "none", record };
   const intent = record as Intent;
   // A write killed before its rename leaves a dot-file temporary: never part of either set.
-  for (const dir of new Set(intent.files.map((f) => dirname(join(root, f.path))))) await removeStrayTemps(dir);
+  await removeStrayTempsOf(intent.files.map((f) => join(root, f.path)));
   if (await allWritten(root, intent)) {
     if (intent.then) await writeRecord(stateDir, intent.then);
     else await clearRecord(stateDir);

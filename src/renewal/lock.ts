@@ -9,10 +9,11 @@
 // An entry is stale only when its process is gone (the pid with another start time, or another
 // boot, is not it); anyone may remove a stale entry, and removing one twice is harmless, so taking
 // over from a dead process has no race: no entry is ever judged by its age or emptiness.
-import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileError, isErrno, RenewCertsError } from "../errors.js";
 import { processIdentity, stillRunning, type ProcessIdentity } from "../util/proc.js";
+import { mkdirs } from "../util/fs.js";
 
 /** A held lock; release() removes our entry. */
 export interface Lock {
@@ -32,7 +33,7 @@ const entryName = (id: ProcessIdentity): string => `${id.pid}-${id.startTicks ??
 
 async function readEntries(dir: string): Promise<Map<string, Entry>> {
   const out = new Map<string, Entry>();
-  for (const name of await readdir(dir)) {
+  for (const name of await readdir(dir).catch((e: unknown) => { if (isErrno(e, "ENOENT")) return [] as string[]; throw e; })) {
     if (name.startsWith(".")) continue;
     try {
       out.set(name, JSON.parse(await readFile(join(dir, name), "utf8")) as Entry);
@@ -45,8 +46,18 @@ async function readEntries(dir: string): Promise<Map<string, Entry>> {
 
 async function writeEntry(dir: string, name: string, e: Entry): Promise<void> {
   const tmp = join(dir, `.${name}.tmp`);
-  await writeFile(tmp, JSON.stringify(e), { mode: 0o600 });
-  await rename(tmp, join(dir, name));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await writeFile(tmp, JSON.stringify(e), { mode: 0o600 });
+      await rename(tmp, join(dir, name));
+      return;
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined); // a full disk leaves nothing behind
+      // The last holder removed the empty directory between our mkdir and this write.
+      if (!isErrno(err, "ENOENT") || attempt > 5) throw err;
+      await mkdirs(dir, 0o700);
+    }
+  }
 }
 
 /** A lock file of an older renew-certs (a pid in a file where the directory belongs): waited for while its pid lives. */
@@ -75,10 +86,14 @@ export async function acquireLock(file: string, timeoutMs: number, sleep = (ms: 
     if (Date.now() >= deadline) give(legacy);
     await pause();
   }
-  await mkdir(file, { recursive: true, mode: 0o700 }).catch((e: unknown) => { throw fileError(e, file, "lock directory"); });
+  await mkdirs(file, 0o700).catch((e: unknown) => { throw fileError(e, file, "lock directory"); });
   const me = processIdentity();
   const name = entryName(me);
-  const release = async (): Promise<void> => { await unlink(join(file, name)).catch(() => undefined); };
+  const release = async (): Promise<void> => {
+    await unlink(join(file, name)).catch(() => undefined);
+    // Only an empty directory goes (nobody else has an entry, not even a half-written one).
+    await rmdir(file).catch(() => undefined);
+  };
   try {
     await writeEntry(file, name, { ...me, number: null });
     const seen = await readEntries(file);

@@ -1,17 +1,18 @@
-import { join, relative, dirname } from "node:path";
+import { join, relative } from "node:path";
 import { readdir } from "node:fs/promises";
 import { checkControlPlane, scanInventory, type Inventory } from "../inventory/scan.js";
 import { LAYOUT, type CaName } from "../inventory/catalog.js";
 import { generateKey, keySpecOf } from "../pki/keys.js";
 import type { Logger } from "../log/logger.js";
-import { writeFilesAtomic, removeStrayTemps, type AtomicWriteOptions } from "../util/atomic.js";
+import { writeFilesAtomic, removeStrayTempsOf, type AtomicWriteOptions } from "../util/atomic.js";
 import { loadCa, loadLeaf, type LoadedCa } from "./material.js";
 import { reissue, type Reissued } from "./reissue.js";
 import { checkNames, selectLeaves, writesFor, type FileWrite, type Skipped } from "./plan.js";
 import { createBackup, openBackup, restoreFiles, sha256 } from "./backup.js";
 import { acquireLock, type Lock } from "./lock.js";
 import { clearRecord, recoverInterrupted, writeRecord, type JobRecord, type Recovery } from "./intent.js";
-import { RenewCertsError } from "../errors.js";
+import { preflight, refuseDanglingLinks } from "./preflight.js";
+import { fileError, RenewCertsError } from "../errors.js";
 
 /** Options of a renewal. */
 export interface RenewOptions {
@@ -113,6 +114,7 @@ export async function renewCertificates(o: RenewOptions): Promise<RenewResult> {
     const validityDays = o.validityDays ?? 365;
     const before = await scanInventory(o.root);
     const { selected, skipped } = selectLeaves(before, o.names);
+    refuseDanglingLinks(before, skipped);
     for (const s of skipped) log[s.level](s.reason, { certificate: s.name });
 
     // Key generation is the whole cost: start every key now, on the thread pool, while the main
@@ -154,7 +156,9 @@ export async function renewCertificates(o: RenewOptions): Promise<RenewResult> {
     const stateDir = stateDirOf(o.root);
     const backupDir = o.backupDir ?? join(o.root, LAYOUT.backupDir);
     const changing = writes.map((w) => w.path);
-    result.backup = await createBackup(o.root, backupDir, [...changing, ...(await manifestFiles(o.root))], start, `renew ${o.names.join(" ")}`, o.backupsKept ?? 10);
+    const backedUp = [...changing, ...(await manifestFiles(o.root))];
+    preflight({ root: o.root, writes, backupFiles: backedUp, backupDir, stateDir });
+    result.backup = await createBackup(o.root, backupDir, backedUp, start, `renew ${o.names.join(" ")}`, { keep: o.backupsKept ?? 10 });
     log.info("backup written", { backup: result.backup, files: changing.length });
     const then = o.then?.({ backup: result.backup, renewed });
     await writeRecord(stateDir, { phase: "renewing", job: then ? "run" : "renew", started: start.toISOString(), backup: result.backup, files: writes.map((w) => ({ path: relative(o.root, w.path), newSha256: sha256(w.content) })), ...(then ? { then } : {}) }, o.onStep);
@@ -162,21 +166,25 @@ export async function renewCertificates(o: RenewOptions): Promise<RenewResult> {
       await writeFilesAtomic(writes.map((w) => ({ file: w.path, content: w.content, options: { ...(w.mode !== undefined ? { mode: w.mode } : {}), what: w.what } })), o.onStep);
     } catch (e) {
       // Never leave a mix: put the old files back now; if even that fails, the intent record
-      // stays and the next run restores them.
+      // stays and the next run restores them. Either way one error says it all (the CLI prints it).
+      const failure = e instanceof RenewCertsError ? e : fileError(e, o.root, "control plane");
+      let outcome: string;
+      let restored = false;
       try {
         const { dir, index } = await openBackup(backupDir, result.backup);
         await restoreFiles(o.root, dir, index);
         await clearRecord(stateDir);
-        log.error("renewal failed while writing; the previous files were restored", { backup: result.backup });
+        outcome = `nothing was changed: the files written so far were restored from ${result.backup}`;
+        restored = true;
       } catch (restoreError) {
-        log.error("renewal failed while writing and the previous files could not be restored yet; the next renew-certs run restores them", { backup: result.backup, error: (restoreError as Error).message });
+        outcome = `the previous files could not be restored yet (${(restoreError as Error).message}): the next renew-certs run restores them from ${result.backup}`;
       }
-      throw e;
+      throw new RenewCertsError(restored ? failure.code : "ROLLBACK_FAILED", `${failure.message}; ${outcome}`, { ...(failure.file ? { file: failure.file } : {}), cause: e });
     }
     // One rename: the renewal's record becomes what is left to do (a run's restarts), or goes.
     if (then) await writeRecord(stateDir, then, o.onStep);
     else await clearRecord(stateDir);
-    for (const dir of new Set(writes.map((w) => dirname(w.path)))) await removeStrayTemps(dir);
+    await removeStrayTempsOf(writes.map((w) => w.path));
     for (const r of renewed) log.info(`renewed ${r.name}`, { notAfter: r.notAfter, serial: r.serial });
     return result;
   } finally {

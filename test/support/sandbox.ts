@@ -1,4 +1,5 @@
 import { mkdtemp, cp, rm, readdir, readFile, stat } from "node:fs/promises";
+import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import type { TestContext } from "node:test";
@@ -18,7 +19,8 @@ export function sharedSandbox(opts: SandboxOptions = {}): Promise<string> {
     p = (async () => {
       const dir = await mkdtemp(join(tmpdir(), "renew-certs-fixture-"));
       await createSandbox(dir, opts);
-      process.once("exit", () => void rm(dir, { recursive: true, force: true }));
+      // Synchronously: an exit listener cannot wait for a promise, and every test process left one behind.
+      process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
       return dir;
     })();
     made.set(key, p);

@@ -3,8 +3,19 @@ import type { Command } from "../command.js";
 import { str } from "../command.js";
 import { RenewCertsError } from "../../errors.js";
 import { LAYOUT } from "../../inventory/catalog.js";
-import { createBackup, listBackups, openBackup, restoreFiles } from "../../renewal/backup.js";
+import { createBackup, openBackup, restoreFiles } from "../../renewal/backup.js";
+import { isFutureDated, listBackupEntries, type BackupEntry } from "../../renewal/backup-list.js";
+import { checkBackupIndex } from "../../renewal/backup-paths.js";
 import { lockAndRecover } from "../../renewal/renew.js";
+
+/** The --list lines: oldest first (the last is "latest"), backups dated in the future marked. */
+export function renderBackupList(backupDir: string, entries: readonly BackupEntry[], now: Date): string {
+  if (entries.length === 0) return `no backups in ${backupDir}\n`;
+  const width = Math.max(...entries.map((e) => e.name.length));
+  return entries.map((e) => isFutureDated(e, now)
+    ? `${e.name.padEnd(width)}  dated in the future: made while the clock was ahead; kept until then (remove it by hand once checked)`
+    : e.name).join("\n") + "\n";
+}
 
 export const restoreCommand: Command = {
   name: "restore",
@@ -12,23 +23,25 @@ export const restoreCommand: Command = {
   help: `Usage: renew-certs restore BACKUP|latest [--root DIR] [--backup-dir DIR]
        renew-certs restore --list [--root DIR] [--backup-dir DIR]
 
-Puts every file of a backup back, byte for byte, with its mode and owner. BACKUP is
-a backup's name (as --list prints it), its directory, or "latest". The current
-files are backed up first, so a restore can itself be undone. Checksums are
-verified before anything is written. Restart the control plane afterwards.
+Puts every file of a backup back, byte for byte, with its mode and owner, and
+every symbolic link as the link it was (with the bytes of its target). BACKUP is
+a backup's name (as --list prints it), its directory, or "latest" (the last one
+made, whatever the clock said then). The current files are backed up first, so a
+restore can itself be undone. Paths and checksums are verified before anything is
+written: a backup naming a path outside --root is refused. Restart the control
+plane afterwards.
 
 Options:
   --root DIR         the host's root directory (default /)
   --backup-dir DIR   where backups are (default <root>/var/lib/renew-certs/backups)
-  --list             list the backups, oldest first
+  --list             list the backups in the order they were made, oldest first
 `,
   options: { root: { type: "string" }, "backup-dir": { type: "string" }, list: { type: "boolean" } },
   async run(args, io) {
     const root = resolve(str(args, "root") ?? "/");
     const backupDir = str(args, "backup-dir") ? resolve(str(args, "backup-dir")!) : join(root, LAYOUT.backupDir);
     if (args.values["list"] === true) {
-      const all = await listBackups(backupDir);
-      io.stdout(all.length === 0 ? `no backups in ${backupDir}\n` : all.map((d) => d.slice(backupDir.length + 1)).join("\n") + "\n");
+      io.stdout(renderBackupList(backupDir, await listBackupEntries(backupDir), new Date()));
       return 0;
     }
     const [which, ...extra] = args.positionals;
@@ -36,8 +49,11 @@ Options:
     const { lock } = await lockAndRecover(root, io.log);
     try {
       const { dir, index } = await openBackup(backupDir, which);
-      const safety = await createBackup(root, backupDir, index.files.map((f) => join(root, f.path)), new Date(), `before restore of ${dir}`, 1000);
-      const restored = await restoreFiles(root, dir, index);
+      // Refused before the safety backup too: a hostile index leaves every file as it was.
+      const checked = checkBackupIndex(root, dir, index);
+      const replaced = checked.files.flatMap((f) => [join(root, f.path), ...(f.link ? [join(root, f.link.target)] : [])]);
+      const safety = await createBackup(root, backupDir, replaced, new Date(), `before restore of ${dir}`, { keep: 1000, protect: [dir] });
+      const restored = await restoreFiles(root, dir, checked);
       io.log.info("restored", { backup: dir, files: restored.length, previous: safety });
       io.stdout(`restored ${restored.length} file(s) from ${dir}; the files it replaced are in ${safety}\nrestart the control plane to load them\n`);
       return 0;

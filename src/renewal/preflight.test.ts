@@ -1,0 +1,124 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { cli } from "../../test/support/cli.js";
+import { bind, bindReadOnly, canMount, ext4, fillInodes, fillSpace, must, sandboxIn, tmpfs } from "../../test/support/mounts.js";
+import { errorLines, treeOf } from "../../test/support/tree.js";
+import { shortfall } from "./preflight.js";
+
+// Each case is what a real host does to a write, made by the kernel itself: chattr on an ext4 image,
+// read-only bind mounts, a tmpfs with size= and nr_inodes=. A refusal is one error line naming the
+// file and the cause, its exit code, and the whole tree (backups included) exactly as it was.
+
+const ec = { keySpec: { type: "ec", curve: "P-256" }, ageDays: 300 } as const;
+const PKI = "etc/kubernetes/pki";
+
+/** A control plane on `mnt` with its state directory made, so that the tree compares whole. */
+async function hostOn(mnt: string): Promise<string> {
+  const root = await sandboxIn(mnt, ec);
+  await mkdir(join(root, "var/lib/renew-certs/backups"), { recursive: true });
+  return root;
+}
+
+/** Runs renew all and checks the refusal: exit code, one matching error line, nothing changed. */
+async function refused(root: string, code: number, line: RegExp): Promise<void> {
+  const before = await treeOf(root);
+  const r = cli(["renew", "all", "--root", root]);
+  assert.equal(r.status, code, r.stderr);
+  assert.deepEqual(errorLines(r.stderr), errorLines(r.stderr).slice(0, 1), "one error line");
+  assert.match(errorLines(r.stderr)[0] ?? "", line);
+  assert.deepEqual(await treeOf(root), before, "every file, link and directory as it was");
+}
+
+const attributes: { name: string; path: string; flag: string; expect: RegExp }[] = [
+  { name: "an immutable certificate", path: `${PKI}/etcd/server.crt`, flag: "+i", expect: /^error: certificate \S+\/pki\/etcd\/server\.crt: immutable attribute set: `chattr -i \S+\/pki\/etcd\/server\.crt`, then run again; nothing was changed$/ },
+  { name: "an append-only key", path: `${PKI}/front-proxy-client.key`, flag: "+a", expect: /^error: key \S+\/front-proxy-client\.key: append-only attribute set: `chattr -a \S+\/front-proxy-client\.key`, then run again; nothing was changed$/ },
+  { name: "an immutable directory", path: `${PKI}/etcd`, flag: "+i", expect: /^error: directory \S+\/pki\/etcd: immutable attribute set: `chattr -i \S+\/pki\/etcd`/ },
+  { name: "an append-only backup directory (pruning could not remove old backups)", path: "var/lib/renew-certs/backups", flag: "+a", expect: /^error: backup directory \S+\/backups: append-only attribute set: `chattr -a / },
+];
+
+for (const a of attributes) {
+  test(`renew refuses ${a.name} before the first write, in lsattr's words and with the chattr that fixes it`, async (t) => {
+    if (!canMount(t, "mkfs.ext4", "chattr", "lsattr")) return;
+    const root = await hostOn(await ext4(t));
+    must("chattr", a.flag, join(root, a.path)); // undone with the image, which the unmount hook removes
+    await refused(root, 4, a.expect);
+  });
+}
+
+test("two immutable files are both named in the one error line and in its chattr", async (t) => {
+  if (!canMount(t, "mkfs.ext4", "chattr", "lsattr")) return;
+  const root = await hostOn(await ext4(t));
+  const files = [join(root, PKI, "apiserver.crt"), join(root, "etc/kubernetes/admin.conf")];
+  must("chattr", "+i", ...files);
+  await refused(root, 4, new RegExp(`immutable attribute set: \`chattr -i (${files.join(" ")}|${files.reverse().join(" ")})\``));
+});
+
+test("renew refuses a read-only bind mount of pki, naming the mount point and the remount that fixes it", async (t) => {
+  if (!canMount(t)) return;
+  const root = await hostOn(await tmpfs(t, "size=8m"));
+  bindReadOnly(join(root, PKI));
+  await refused(root, 4, /^error: \S+ \S+\/pki\/\S* \(and \d+ more\) is on a read-only file system mounted at \S+\/pki: remount it read-write \(mount -o remount,bind,rw \S+\/pki\), then run again; nothing was changed$/);
+});
+
+test("renew refuses a key that is a mount point (a file bind-mounted on it), which no rename can replace", async (t) => {
+  if (!canMount(t)) return;
+  const mnt = await tmpfs(t, "size=8m");
+  const root = await hostOn(mnt);
+  const secret = join(mnt, "secret.key");
+  await writeFile(secret, "-----BEGIN EC PRIVATE KEY-----\n", { mode: 0o600 });
+  const { copyFile } = await import("node:fs/promises");
+  await copyFile(join(root, PKI, "front-proxy-client.key"), secret);
+  bind(secret, join(root, PKI, "front-proxy-client.key"));
+  await refused(root, 4, /^error: key \S+\/front-proxy-client\.key is a mount point \(\S+ is mounted on it\): renew-certs replaces a file by renaming a new one over it/);
+});
+
+test("renew on a small tmpfs either renews or refuses before writing, never fails half-way", async (t) => {
+  if (!canMount(t)) return;
+  // From no room at all upwards: every run is a clean refusal (exit 6, the tree as it was) until one succeeds.
+  const outcomes: string[] = [];
+  for (let leaveKiB = 0; ; leaveKiB += 24) {
+    assert.ok(leaveKiB <= 600, `still refused with ${leaveKiB} KiB free: ${outcomes.join("; ")}`);
+    const sub = await tmpfs(t, "size=2m");
+    const root = await hostOn(sub);
+    fillSpace(sub, leaveKiB);
+    const before = await treeOf(root);
+    const r = cli(["renew", "all", "--root", root]);
+    if (r.status === 0) {
+      outcomes.push(`${leaveKiB} KiB: renewed`);
+      break;
+    }
+    outcomes.push(`${leaveKiB} KiB: ${errorLines(r.stderr)[0]}`);
+    assert.equal(r.status, 6, r.stderr);
+    assert.equal(errorLines(r.stderr).length, 1, r.stderr);
+    assert.match(r.stderr, /^error: (not enough free space on \S+ \(for \S+.*\): the backup and the temporary files need \d+ KiB, \d+ KiB (is|are) free \(df -h \S+\); free some space and run again; nothing was changed|cannot write (lock file|lock directory|directory) \S+: no space left on the device .*)$/m);
+    assert.deepEqual(await treeOf(root), before, `${leaveKiB} KiB free: nothing changed`);
+  }
+  t.diagnostic(outcomes.join("\n"));
+  assert.ok(outcomes.length >= 3, "the smallest amounts are refused");
+});
+
+test("renew with no free inodes says so (not 'does not exist'), exit 6, nothing changed", async (t) => {
+  if (!canMount(t)) return;
+  for (const leave of [0, 3]) {
+    const mnt = await tmpfs(t, "size=8m,nr_inodes=400");
+    const root = await hostOn(mnt);
+    fillInodes(mnt, leave);
+    // With none left even the lock cannot be created; with a few the preflight counts what the run needs.
+    await refused(root, 6, leave === 0
+      ? /^error: cannot write (lock file|lock directory|directory) \S+\/lock\S*: no free inodes on the file system of \S+ \(df -i \S+\); free some \(remove files\) and run again$/
+      // (the lock took some of the three)
+      : /^error: not enough free inodes on \S+ \(for \S+.*\): the backup and the temporary files need \d+, \d+ (is|are) free \(df -i \S+\); remove unneeded files there and run again; nothing was changed$/);
+  }
+});
+
+test("the room estimate: inodes before space, whole blocks per file, no inode limit where the file system has none", () => {
+  const demands = [{ dir: "/a", files: [1, 4096, 4097], newDirs: 2 }];
+  // 1 + 1 + 2 blocks for the files, 2 for the new directories, 1 for the growing directory.
+  assert.equal(shortfall(demands, { blockSize: 4096, freeBlocks: 7, inodes: 100, freeInodes: 5 }), undefined);
+  assert.deepEqual(shortfall(demands, { blockSize: 4096, freeBlocks: 6, inodes: 100, freeInodes: 5 }), { kind: "space", need: 7 * 4096, free: 6 * 4096 });
+  assert.deepEqual(shortfall(demands, { blockSize: 4096, freeBlocks: 0, inodes: 100, freeInodes: 4 }), { kind: "inodes", need: 5, free: 4 });
+  assert.equal(shortfall(demands, { blockSize: 4096, freeBlocks: 7, inodes: 0, freeInodes: 0 }), undefined, "btrfs reports no inode table");
+});
+
