@@ -112,6 +112,7 @@ export async function rollBackRenewal(root: string, stateDir: string, intent: In
  * A record of a later phase is returned untouched for the caller. Call with the lock held.
  */
 export async function recoverInterrupted(root: string, stateDir: string): Promise<Recovery> {
+  await removeStrayTempsOf([recordFile(stateDir)]); // a record write killed before its rename
   const record = await readRecord(stateDir);
   if (!record) return { action: "none" };
   if (record.phase !== "renewing") return { action: "none", record };

@@ -4,7 +4,7 @@ import { checkControlPlane, scanInventory, type Inventory } from "../inventory/s
 import { LAYOUT, type CaName } from "../inventory/catalog.js";
 import { generateKey, keySpecOf } from "../pki/keys.js";
 import type { Logger } from "../log/logger.js";
-import { writeFilesAtomic, removeStrayTempsOf, type AtomicWriteOptions } from "../util/atomic.js";
+import { writeFilesAtomic, removeStrayTemps, removeStrayTempsOf, type AtomicWriteOptions } from "../util/atomic.js";
 import { loadCa, loadLeaf, type LoadedCa } from "./material.js";
 import { reissue, type Reissued } from "./reissue.js";
 import { checkNames, selectLeaves, writesFor, type FileWrite, type Skipped } from "./plan.js";
@@ -86,6 +86,9 @@ export async function lockAndRecover(root: string, log: Logger, lockTimeoutMs = 
   const lock = await acquireLock(join(stateDir, "lock"), lockTimeoutMs);
   try {
     const recovery = await recoverInterrupted(root, stateDir);
+    // A write killed before its rename (a renewal's, a rollback's, a manifest's) leaves a dot-file
+    // temporary: with the lock held nobody is writing one, so every such file is a leftover.
+    for (const dir of [LAYOUT.kubernetesDir, LAYOUT.pkiDir, `${LAYOUT.pkiDir}/etcd`, LAYOUT.manifestsDir, LAYOUT.stateDir]) await removeStrayTemps(join(root, dir));
     if (recovery.action === "completed") log.warn("an interrupted renewal had written every file: completed it", { backup: recovery.backup });
     if (recovery.action === "restored") log.warn("an interrupted renewal was rolled back: restored the previous files from its backup", { backup: recovery.backup, files: recovery.files.length });
     return { lock, recovery };

@@ -3,9 +3,10 @@
 // - it serves --tls-cert-file/--tls-private-key-file and re-reads them when they change, without a
 //   restart (dynamic serving content): a key and certificate that do not match keep the old pair;
 //   --client-ca-file is re-read the same way;
-// - at every start it makes a self-signed loopback certificate, CN=apiserver-loopback-client@<unix
+// - at every start it has a new self-signed loopback certificate, CN=apiserver-loopback-client@<unix
 //   start>, NotBefore one hour before the start, served to clients asking for the server name
-//   apiserver-loopback-client: a new fingerprint there means a new process;
+//   apiserver-loopback-client: a new fingerprint there means a new process (made by whoever starts
+//   the process, spec.ts, so that the process itself loads no X.509 builder: start-up is restart time);
 // - it reaches etcd first: with an expired or foreign etcd client certificate, or an expired etcd
 //   serving certificate, it retries for a while and exits (the kubelet restarts it, crash loop);
 // - it takes a while to start serving, and on SIGTERM it stops listening at once but lingers until
@@ -17,14 +18,12 @@ import { createServer } from "node:https";
 import { createSecureContext, type SecureContext } from "node:tls";
 import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
-import { readManifest } from "../manifests/manifest.js";
 import { handle } from "./api.js";
 import { ObjectStore, storeFileOf } from "./store.js";
-import { selfSignedServing } from "./selfsigned.js";
 import { REAL_MS, scaled, type SimOptions } from "./timing.js";
+import { LOOPBACK_SERVER_NAME, type ComponentSpec } from "./spec.js";
 
-/** The server name kube-apiserver's loopback clients ask for (LoopbackClientServerNameOverride). */
-export const LOOPBACK_SERVER_NAME = "apiserver-loopback-client";
+export { LOOPBACK_SERVER_NAME };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -59,18 +58,15 @@ export interface ApiserverDouble {
 
 /** Options of an API server double. */
 export interface ApiserverOptions {
-  /** /livez answers ok while true (default true). */
-  healthy?: boolean;
   sim: SimOptions;
   /** Called with "METHOD path" for every request: for tests. */
   onRequest?: (line: string) => void;
 }
 
-/** Starts the API server double for the manifest `file` under `root`; resolves once it serves. */
-export async function startApiserver(root: string, file: string, o: ApiserverOptions): Promise<ApiserverDouble> {
-  const started = Date.now();
-  const m = await readManifest(file);
-  const flag = (n: string): string | undefined => m.flags.get(n);
+/** Starts the API server double for `spec` (componentSpec); resolves once it serves. */
+export async function startApiserver(spec: ComponentSpec, o: ApiserverOptions): Promise<ApiserverDouble> {
+  const { root, file } = spec;
+  const flag = (n: string): string | undefined => spec.flags[n];
   const need = (n: string): string => {
     const v = flag(n);
     if (!v) throw new Error(`${file}: no --${n}`);
@@ -83,20 +79,15 @@ export async function startApiserver(root: string, file: string, o: ApiserverOpt
     if (Date.now() >= until) throw new Error(`F0000 failed to connect to etcd: ${refused}`);
     await sleep(scaled(o.sim, 1000));
   }
-  const loopback = await selfSignedServing({
-    cn: `${LOOPBACK_SERVER_NAME}@${Math.floor(started / 1000)}`, dnsNames: [LOOPBACK_SERVER_NAME],
-    notBefore: new Date(started - 3_600_000), notAfter: new Date(started + o.sim.loopbackValidityDays * 86_400_000),
-  });
+  const loopback = spec.memoryCert;
   const files = [need("tls-cert-file"), need("tls-private-key-file"), need("client-ca-file")] as const;
-  const load = (): { stamp: string; options: { cert: Buffer; key: Buffer; ca: Buffer } } => {
-    const stamp = files.map((f) => { const s = statSync(f); return `${s.ino}:${s.size}:${s.mtimeMs}`; }).join("|");
-    return { stamp, options: { cert: readFileSync(files[0]), key: readFileSync(files[1]), ca: readFileSync(files[2]) } };
-  };
+  const stampOf = (): string => files.map((f) => { const s = statSync(f); return `${s.ino}:${s.size}:${s.mtimeMs}`; }).join("|");
+  const load = (): { stamp: string; options: { cert: Buffer; key: Buffer; ca: Buffer } } => ({ stamp: stampOf(), options: { cert: readFileSync(files[0]), key: readFileSync(files[1]), ca: readFileSync(files[2]) } });
   let current = load();
   const loopbackContext: SecureContext = createSecureContext({ cert: loopback.cert, key: loopback.key });
   const store = new ObjectStore(storeFileOf(root));
   await sleep(scaled(o.sim, REAL_MS.apiserverStart));
-  const healthy = o.healthy ?? true;
+  const healthy = spec.healthy;
   const server = createServer({
     ...current.options, requestCert: true, rejectUnauthorized: false,
     SNICallback: (name, cb) => cb(null, name === LOOPBACK_SERVER_NAME ? loopbackContext : undefined),
@@ -111,8 +102,8 @@ export async function startApiserver(root: string, file: string, o: ApiserverOpt
   // Dynamic serving content: new connections get the files as they are now.
   const reload = setInterval(() => {
     try {
+      if (stampOf() === current.stamp) return;
       const next = load();
-      if (next.stamp === current.stamp) return;
       server.setSecureContext(next.options); // throws on a key that does not match: the old pair stays
       current = next;
     } catch {
@@ -122,7 +113,7 @@ export async function startApiserver(root: string, file: string, o: ApiserverOpt
   reload.unref();
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(m.advertiseEndpoint.port, m.advertiseEndpoint.host, resolve);
+    server.listen(spec.advertise.port, spec.advertise.host, resolve);
   });
   const stopListening = (): void => {
     clearInterval(reload);
@@ -130,7 +121,7 @@ export async function startApiserver(root: string, file: string, o: ApiserverOpt
     server.closeIdleConnections();
   };
   return {
-    port: m.advertiseEndpoint.port, store, stopListening,
+    port: spec.advertise.port, store, stopListening,
     close: () => new Promise<void>((r) => { stopListening(); server.closeAllConnections(); r(); }),
   };
 }

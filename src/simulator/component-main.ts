@@ -1,22 +1,25 @@
-// Entry point of a component test double's process: node component-main.js KIND ROOT MANIFEST BEHAVIOUR.
-// The options (time scale…) come in SIM_OPTIONS. "ready" on stdout once it serves.
+// Entry point of a component test double's process. Its spec (spec.ts) comes in SIM_COMPONENT,
+// the simulator's options in SIM_OPTIONS; "ready" on stdout once it serves.
 import { optionsFromEnv } from "./timing.js";
+import type { ComponentSpec } from "./spec.js";
 
-const [kind, root, manifest, behaviour] = process.argv.slice(2) as [string, string, string, string];
+const spec = JSON.parse(process.env["SIM_COMPONENT"] ?? "{}") as ComponentSpec;
 const options = optionsFromEnv(process.env);
 // As the real binaries: the process table shows the component's name.
-process.title = kind;
+process.title = spec.component;
+// A container ends with its runtime: when whoever started this process is gone, so is it.
+const parent = process.ppid;
+setInterval(() => { if (process.ppid !== parent) process.exit(1); }, 500).unref();
 try {
-  // Loaded on demand: start-up time is restart time.
-  if (kind === "kube-apiserver") {
-    const api = await (await import("./apiserver.js")).startApiserver(root, manifest, { healthy: behaviour !== "unhealthy", sim: options });
+  if (spec.component === "kube-apiserver") {
+    const api = await (await import("./apiserver.js")).startApiserver(spec, { sim: options });
     process.once("SIGTERM", () => {
       // It stops listening at once, then drains until the kubelet's SIGKILL ends the grace period.
       api.stopListening();
       setInterval(() => undefined, 1 << 30);
     });
   } else {
-    await (await import("./controller.js")).serveController(root, manifest, behaviour !== "unhealthy", options);
+    await (await import("./controller.js")).serveController(spec, options);
     process.once("SIGTERM", () => process.exit(0)); // they end at once
   }
   process.stdout.write("ready\n");

@@ -7,21 +7,17 @@
 import { readFileSync } from "node:fs";
 import { createServer } from "node:https";
 import { join } from "node:path";
-import { readManifest } from "../manifests/manifest.js";
-import { selfSignedServing } from "./selfsigned.js";
 import { REAL_MS, scaled, type SimOptions } from "./timing.js";
+import type { ComponentSpec } from "./spec.js";
 
-/** Runs the double for the manifest `file`; resolves once /healthz answers. */
-export async function serveController(root: string, file: string, healthy: boolean, o: SimOptions): Promise<void> {
-  const m = await readManifest(file);
-  if (!m.secureEndpoint) throw new Error(`${file}: not a component with a /healthz endpoint`);
-  const started = Date.now();
-  const kubeconfig = m.flags.get("kubeconfig");
-  if (kubeconfig) readFileSync(join(root, kubeconfig)); // loaded once; a missing one is fatal, as for the real ones
-  const serving = await selfSignedServing({
-    cn: `localhost@${Math.floor(started / 1000)}`, dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"],
-    notBefore: new Date(started - 3_600_000), notAfter: new Date(started + 365 * 86_400_000),
-  });
+/** Runs the double for `spec` (componentSpec); resolves once /healthz answers. */
+export async function serveController(spec: ComponentSpec, o: SimOptions): Promise<void> {
+  const secure = spec.secure;
+  if (!secure) throw new Error(`${spec.file}: not a component with a /healthz endpoint`);
+  const healthy = spec.healthy;
+  const kubeconfig = spec.flags["kubeconfig"];
+  if (kubeconfig) readFileSync(join(spec.root, kubeconfig)); // loaded once; a missing one is fatal, as for the real ones
+  const serving = spec.memoryCert;
   await new Promise((r) => setTimeout(r, scaled(o, REAL_MS.controllerStart)));
   const server = createServer({ cert: serving.cert, key: serving.key }, (req, res) => {
     if (req.url === "/healthz" || req.url === "/livez" || req.url === "/readyz") {
@@ -32,6 +28,6 @@ export async function serveController(root: string, file: string, healthy: boole
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(m.secureEndpoint!.port, m.secureEndpoint!.host, resolve);
+    server.listen(secure.port, secure.host, resolve);
   });
 }

@@ -21,10 +21,11 @@ import { watch, type FSWatcher } from "node:fs";
 import { appendFile, mkdir, readdir, readFile } from "node:fs/promises";
 import { createHash, randomUUID } from "node:crypto";
 import { dirname, join } from "node:path";
-import { request } from "node:https";
+import { Agent, request } from "node:https";
 import { LAYOUT } from "../inventory/catalog.js";
 import { componentOf, parseManifest, type ManifestInfo } from "../manifests/manifest.js";
 import { startComponent, type Behaviour, type ComponentProcess } from "./process.js";
+import { componentSpec } from "./spec.js";
 import { DEFAULT_SIM_OPTIONS, REAL_MS, scaled, type SimOptions } from "./timing.js";
 
 /** How a component comes up at a start: "down" exits at once (a crash loop). */
@@ -133,12 +134,14 @@ export async function startKubeletDouble(o: KubeletDoubleOptions): Promise<Kubel
     return scaled(sim, Number.isFinite(g) && g >= 0 ? g * 1000 : REAL_MS.defaultGrace);
   };
 
-  const startContainer = (p: Pod): void => {
+  const startContainer = async (p: Pod): Promise<void> => {
     if (stopped || p.removed || !PROCESS_COMPONENTS.has(p.component)) return;
     const n = starts.get(p.component) ?? 0;
     starts.set(p.component, n + 1);
     const how = behaviour(p.component, n, p.info);
-    const c = startComponent(p.component, o.root, p.file, how === "down" ? "healthy" : how, sim);
+    const spec = await componentSpec(o.root, p.info, how !== "unhealthy", sim);
+    if (stopped || p.removed) return;
+    const c = startComponent(spec, sim);
     if (how === "down") c.process.kill("SIGKILL"); // the container starts and dies at once
     p.container = c;
     p.ready = false;
@@ -149,7 +152,7 @@ export async function startKubeletDouble(o: KubeletDoubleOptions): Promise<Kubel
       p.ready = false;
       p.restartCount++;
       log("E", `"Error syncing pod, skipping" err="failed to \\"StartContainer\\" for \\"${p.component}\\" with CrashLoopBackOff: \\"back-off ${Math.round(p.backoffMs / sim.timeScale / 1000)}s restarting failed container\\"" pod="kube-system/${podName(p)}"`);
-      p.retry = setTimeout(() => { p.retry = undefined; startContainer(p); }, p.backoffMs);
+      p.retry = setTimeout(() => { p.retry = undefined; void startContainer(p); }, p.backoffMs);
       p.backoffMs = Math.min(p.backoffMs * 2, scaled(sim, REAL_MS.crashBackoffMax));
     });
   };
@@ -188,7 +191,7 @@ export async function startKubeletDouble(o: KubeletDoubleOptions): Promise<Kubel
       if (!cur) {
         pods.set(name, next);
         log("I", `"SyncLoop ADD" source="file" pods=["kube-system/${podName(next)}"]`);
-        startContainer(next);
+        await startContainer(next);
         continue;
       }
       if (!sourcesReady) {
@@ -209,7 +212,7 @@ export async function startKubeletDouble(o: KubeletDoubleOptions): Promise<Kubel
       pods.set(name, next);
       // Since v1.22.5 a static pod waits for the old one with the same full name to end.
       await terminate(cur);
-      startContainer(next);
+      await startContainer(next);
     }
     for (const [name, p] of [...pods]) {
       if (names.includes(name) || !sourcesReady) continue;
@@ -220,14 +223,20 @@ export async function startKubeletDouble(o: KubeletDoubleOptions): Promise<Kubel
   };
   const schedule = (): Promise<void> => (chain = chain.then(sync).catch(() => undefined));
 
-  // Reaching the API server with the kubelet's own credentials: node status, then mirror pods.
+  // Reaching the API server with the kubelet's own credentials: node status, then mirror pods, on
+  // a kept-alive connection as the real one (a new one when its certificate file changes).
+  let agent: { pem: string; agent: Agent } | undefined;
   const apiCall = async (method: string, path: string, body: unknown): Promise<number> => {
     const api = [...pods.values()].find((p) => p.component === "kube-apiserver")?.info.advertiseEndpoint ?? { host: "127.0.0.1", port: 6443 };
     const pem = await readFile(join(o.root, "var/lib/kubelet/pki/kubelet-client-current.pem"), "utf8");
     const ca = await readFile(join(o.root, LAYOUT.pkiDir, "ca.crt"), "utf8");
+    if (agent?.pem !== pem) {
+      agent?.agent.destroy();
+      agent = { pem, agent: new Agent({ keepAlive: true, maxSockets: 1 }) };
+    }
     const data = Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
-      const req = request({ host: api.host, port: api.port, method, path, cert: pem, key: pem, ca, checkServerIdentity: () => undefined, timeout: 2000, agent: false, headers: { "content-type": "application/json", "content-length": data.length } }, (res) => {
+      const req = request({ host: api.host, port: api.port, method, path, cert: pem, key: pem, ca, checkServerIdentity: () => undefined, timeout: 2000, agent: agent!.agent, headers: { "content-type": "application/json", "content-length": data.length } }, (res) => {
         res.resume();
         res.on("end", () => resolve(res.statusCode ?? 0));
       });
@@ -283,13 +292,16 @@ export async function startKubeletDouble(o: KubeletDoubleOptions): Promise<Kubel
       watcher = undefined; // the poll is enough
     }
     poll = setInterval(() => void schedule(), scaled(sim, REAL_MS.kubeletPoll));
-    status = setInterval(() => void report(), scaled(sim, REAL_MS.statusSync));
+    // Never more often than five times a second: the mirror pod is a slow witness anyway.
+    status = setInterval(() => void report(), Math.max(200, scaled(sim, REAL_MS.statusSync)));
     void report();
   };
   const end = async (): Promise<void> => {
     clearInterval(poll);
     clearInterval(status);
     watcher?.close();
+    agent?.agent.destroy();
+    agent = undefined;
     await chain;
   };
 
@@ -325,7 +337,7 @@ export async function startKubeletDouble(o: KubeletDoubleOptions): Promise<Kubel
           replaced.set(q.component, (replaced.get(q.component) ?? 0) + 1);
           order.push(q.component);
           pods.set(name, next);
-          startContainer(next);
+          await startContainer(next);
         }
         return true;
       }

@@ -12,8 +12,10 @@ export interface SimPorts {
   scheduler: number;
 }
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
+/** Ports handed out by this process: the kernel may offer a closed one again, and two simulations side by side must never share one. */
+const given = new Set<number>();
+
+function probePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once("error", reject);
@@ -22,6 +24,17 @@ export function freePort(): Promise<number> {
       s.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
     });
   });
+}
+
+/** A free TCP port on 127.0.0.1, never one this process has handed out before. */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const p = await probePort();
+    if (!given.has(p)) {
+      given.add(p);
+      return p;
+    }
+  }
 }
 
 /** Rewrites --secure-port (and kubeadm's endpoint annotation) in the manifests under `root` to free ports. */

@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { SimOptions } from "./timing.js";
+import type { ComponentSpec } from "./spec.js";
 
 /** How a started component behaves: answers ok, or runs but its health endpoint fails. */
 export type Behaviour = "healthy" | "unhealthy";
@@ -29,10 +30,11 @@ export interface ComponentProcess {
 const MAIN = fileURLToPath(new URL("./component-main.js", import.meta.url));
 let counter = 0;
 
-/** Starts the double of `component` for `manifest` under `root`. */
-export function startComponent(component: string, root: string, manifest: string, behaviour: Behaviour, o: SimOptions): ComponentProcess {
-  const child = spawn(process.execPath, [MAIN, component, root, manifest, behaviour], {
-    stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, SIM_OPTIONS: JSON.stringify(o) },
+/** Starts the double's process for `spec` (componentSpec). */
+export function startComponent(spec: ComponentSpec, o: SimOptions): ComponentProcess {
+  const component = spec.component;
+  const child = spawn(process.execPath, [MAIN], {
+    stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, SIM_OPTIONS: JSON.stringify(o), SIM_COMPONENT: JSON.stringify(spec) },
   });
   let err = "";
   child.stderr!.on("data", (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
@@ -45,7 +47,7 @@ export function startComponent(component: string, root: string, manifest: string
   ready.catch(() => undefined); // observed by whoever waits for it
   return {
     id: `${component}-${(++counter).toString(16).padStart(4, "0")}${Math.random().toString(16).slice(2, 10)}`,
-    component, process: child, startedAt: Date.now(), ready, exited,
+    component, process: child, startedAt: spec.startedAt, ready, exited,
     gone: () => done,
     stderr: () => err,
     async terminate(graceMs) {

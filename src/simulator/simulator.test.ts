@@ -128,6 +128,7 @@ test("a component told to stay down crash-loops, an unhealthy one answers 500, a
 
 test("a kubelet double that has not reached the API server since its start cannot replace a static pod until it is restarted", async (t) => {
   const { root, ports, kubelet } = await simulatedHost(t, {
+    until: "started",
     // The kubelet's own client certificate is not one the API server accepts.
     prepare: async (r) => { await appendFile(join(r, "var/lib/kubelet/pki/kubelet-client-current.pem"), ""); await writeFile(join(r, "var/lib/kubelet/pki/kubelet-client-current.pem"), (await readFile(join(r, "etc/kubernetes/pki/apiserver-etcd-client.crt"), "utf8")) + (await readFile(join(r, "etc/kubernetes/pki/apiserver-etcd-client.key"), "utf8"))); },
   });

@@ -17,16 +17,20 @@ export function storeFileOf(root: string): string {
   return join(root, "var/lib/renew-certs-simulator/store.json");
 }
 
-/** The objects of one simulated cluster, persisted in `file`. */
+/** The objects of one simulated cluster, persisted in `file` (one API server process writes it at a time). */
 export class ObjectStore {
+  private data: Data | undefined;
+
   constructor(private readonly file: string) {}
 
   private read(): Data {
+    if (this.data) return this.data;
     try {
-      return JSON.parse(readFileSync(this.file, "utf8")) as Data;
+      this.data = JSON.parse(readFileSync(this.file, "utf8")) as Data;
     } catch {
-      return { rv: 1, objects: {} };
+      this.data = { rv: 1, objects: {} };
     }
+    return this.data;
   }
 
   private write(d: Data): void {
@@ -46,9 +50,11 @@ export class ObjectStore {
     return Object.entries(this.read().objects).filter(([k]) => k.startsWith(prefix)).map(([, v]) => v);
   }
 
-  /** Stores `obj` under `key` with a new resourceVersion and returns it. */
+  /** Stores `obj` under `key` with a new resourceVersion and returns it; an update that changes nothing keeps its resourceVersion, as the real one does. */
   put(key: string, obj: KubeObject): KubeObject {
     const d = this.read();
+    const cur = d.objects[key];
+    if (cur && JSON.stringify({ ...obj, metadata: { ...obj.metadata, resourceVersion: cur.metadata.resourceVersion } }) === JSON.stringify(cur)) return cur;
     const stored = { ...obj, metadata: { ...obj.metadata, resourceVersion: String(d.rv++) } };
     d.objects[key] = stored;
     this.write(d);

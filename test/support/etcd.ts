@@ -1,21 +1,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run } from "./tools.js";
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const addr = s.address();
-      s.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
-    });
-  });
-}
+/** A free TCP port on 127.0.0.1 (one registry for the whole test process). */
+export { freePort } from "../../src/simulator/ports.js";
+import { freePort } from "../../src/simulator/ports.js";
 
 /** A real etcd (Debian's etcd-server) serving TLS with a sandbox's etcd certificates. */
 export interface RealEtcd {

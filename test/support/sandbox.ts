@@ -45,8 +45,10 @@ export async function snapshot(dir: string): Promise<Map<string, { bytes: string
       const p = join(d, e.name);
       if (e.isDirectory()) await walk(p);
       else if (e.isFile()) {
-        const s = await stat(p);
-        out.set(relative(dir, p), { bytes: (await readFile(p)).toString("base64"), mode: s.mode & 0o7777, mtimeMs: s.mtimeMs });
+        // A file that goes while we look (a simulated component's store being replaced) was never there.
+        const s = await stat(p).catch(() => undefined);
+        const bytes = s && (await readFile(p).catch(() => undefined));
+        if (s && bytes) out.set(relative(dir, p), { bytes: bytes.toString("base64"), mode: s.mode & 0o7777, mtimeMs: s.mtimeMs });
       }
     }
   };

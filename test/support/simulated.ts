@@ -25,6 +25,11 @@ export interface SimulatedHostOptions extends SandboxOptions {
   frozen?: boolean;
   /** Changes the copied tree before the kubelet starts. */
   prepare?: (root: string) => Promise<void>;
+  /**
+   * Wait until the kubelet has reached the API server, as on a healthy host (default), or only
+   * until its pods were started ("started": a host whose API server or kubelet certificate is broken).
+   */
+  until?: "sources-ready" | "started";
 }
 
 /** Copies a sandbox (ECDSA unless keySpec says otherwise), gives it free ports and runs it. */
@@ -36,10 +41,14 @@ export async function kubeletFor(t: TestContext, root: string, o: Omit<Simulated
 
 /** A copy of a shared sandbox with free ports, run by the kubelet double until the test ends. */
 export async function simulatedHost(t: TestContext, o: SimulatedHostOptions = {}): Promise<SimulatedHost> {
-  const { behaviour, sim, frozen, prepare, ...sandbox } = o;
+  const { behaviour, sim, frozen, prepare, until, ...sandbox } = o;
   const root = await copySandbox(t, { keySpec: { type: "ec", curve: "P-256" }, ...sandbox });
   const ports = await assignFreePorts(root);
   await prepare?.(root);
   const kubelet = await kubeletFor(t, root, { ...(behaviour ? { behaviour } : {}), ...(sim ? { sim } : {}), ...(frozen ? { frozen } : {}) });
+  for (const deadline = Date.now() + 20_000; until !== "started" && !kubelet.sourcesReady();) {
+    if (Date.now() > deadline) throw new Error("the kubelet double did not reach the API server double within 20 s");
+    await new Promise((r) => setTimeout(r, 20));
+  }
   return { root, ports, kubelet };
 }

@@ -6,7 +6,7 @@ import { resolveSettings, numericFlag } from "../../config/load.js";
 import { runJob } from "../../run/job.js";
 import { dueSummary } from "../../policy/due.js";
 import { kubeCoordinator } from "../../coordination/kube-coordinator.js";
-import { faultHook } from "../fault.js";
+import { faultHook, probeInterval } from "../fault.js";
 import { nodeNameOf } from "../../kube/endpoint.js";
 
 /** Settings for `run`: defaults < the config file < flags, every value checked. */
@@ -67,11 +67,12 @@ changed); 7 rolled back; 8 rollback failed; 9 restart lease not obtained.
     const configured = await runSettings(args);
     const settings = { ...configured, nodeName: await nodeNameOf(root, configured.nodeName) };
     const onStep = faultHook(io.env);
+    const intervalMs = probeInterval(io.env);
     const outcome = await runJob({
       root, settings, dryRun: bool(args, "dry-run"), log: io.log,
       progress: { isTTY: io.isTTY, write: io.stdout },
       coordinator: kubeCoordinator({ root, settings, log: io.log }),
-      ...(onStep ? { onStep } : {}),
+      ...(onStep ? { onStep } : {}), ...(intervalMs ? { intervalMs } : {}),
     });
     if (outcome.kind === "dry-run") {
       io.stdout(`${dueSummary(outcome.decision, settings)}\n` +
