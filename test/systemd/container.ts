@@ -52,10 +52,14 @@ function descendants(pid: number): number[] {
   return children.flatMap((c) => [c, ...descendants(c)]);
 }
 
-/** True when `pid` is PID 1 of its own PID namespace (NSpid: <host pid> 1). */
+/**
+ * True when `pid` is PID 1 of its own PID namespace (NSpid: <host pid> 1) and already systemd:
+ * before nspawn's child execs systemd it has not moved to the container's root yet, and a command
+ * entering its namespaces then would run on the host's file system.
+ */
 function isInit(pid: number): boolean {
   try {
-    return /^NSpid:\s+\d+\s+1$/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return /^NSpid:\s+\d+\s+1$/m.test(readFileSync(`/proc/${pid}/status`, "utf8")) && readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "systemd";
   } catch {
     return false;
   }
@@ -68,6 +72,8 @@ function collect(child: ChildProcess, input: string | undefined, timeoutMs: numb
     child.stdout!.on("data", (d: Buffer) => { stdout += d.toString(); });
     child.stderr!.on("data", (d: Buffer) => { stderr += d.toString(); });
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    // A command that exits without reading its input must not fail the test process (EPIPE).
+    child.stdin!.on("error", () => undefined);
     child.once("close", (code, signal) => {
       clearTimeout(timer);
       resolve({ status: code ?? (signal ? 128 : -1), stdout, stderr: signal ? `${stderr}(killed by ${signal})` : stderr });
@@ -123,9 +129,10 @@ export async function bootContainer(o: { image: string; name: string; binds: Bin
       process.removeListener("exit", kill);
     },
   };
-  // Until its manager listens (a moment after PID 1 starts), systemctl cannot connect at all.
+  // A moment after PID 1 starts, before it has made /run/systemd/system and its private socket,
+  // systemctl says "offline" or cannot connect: ask again.
   let up = await exec(["systemctl", "is-system-running", "--wait"], { timeoutMs: 120_000 });
-  for (let i = 0; i < 300 && /Failed to connect to bus/.test(up.stderr); i++) {
+  for (let i = 0; i < 300 && (/^offline$/m.test(up.stdout) || /Failed to connect to bus/.test(up.stderr)); i++) {
     await sleep(200);
     up = await exec(["systemctl", "is-system-running", "--wait"], { timeoutMs: 120_000 });
   }
