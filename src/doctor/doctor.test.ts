@@ -163,7 +163,7 @@ test("doctor says when the timer runs next and how the last run ended, as times 
   assert.match(text, /^DATE \(2 h 0 min ago\): succeeded \(from .*renew_certs\.prom\)$/);
 });
 
-test("doctor fails when the installed service cannot write the configured backupDir, and warns when the units are only behind", async (t) => {
+test("doctor fails when the installed service cannot write the configured backupDir or would lose it, and warns when the units are only behind", async (t) => {
   const { root, options } = await healthyHost(t);
   const config = join(root, "etc/renew-certs/config.yaml");
   const original = await readFile(config, "utf8");
@@ -171,6 +171,10 @@ test("doctor fails when the installed service cannot write the configured backup
   let f = (await runDoctor(options)).findings.find((x) => x.check === "units match the configuration")!;
   assert.deepEqual([f.severity, f.fix], ["FAIL", "renew-certs install"]);
   assert.match(f.detail, /renew-certs\.service cannot write \/srv\/backups \(backupDir\): it was made for another configuration/);
+  await writeFile(config, original.replace(/^backupDir: .*$/m, "backupDir: /tmp/backups"));
+  f = (await runDoctor(options)).findings.find((x) => x.check === "units match the configuration")!;
+  assert.equal(f.severity, "FAIL");
+  assert.match(f.detail, /^backupDir puts files in \/tmp\/backups, inside \/tmp, which is private to renew-certs\.service/);
   await writeFile(config, original.replace(/^schedule: .*$/m, "schedule: weekly"));
   f = (await runDoctor(options)).findings.find((x) => x.check === "units match the configuration")!;
   assert.equal(f.severity, "WARN");

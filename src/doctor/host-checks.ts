@@ -6,6 +6,7 @@ import { HOST_PATHS } from "../config/settings.js";
 import { DAY_MS } from "../policy/age.js";
 import { parseExposition } from "../run/metrics.js";
 import { driftWarning, unitDrift } from "../host/prepare.js";
+import { directoryProblem } from "../host/directories.js";
 import { exists } from "../util/fs.js";
 import type { DoctorContext } from "./checks.js";
 import { finding, type Finding } from "./findings.js";
@@ -22,7 +23,9 @@ export async function checkUnits(c: DoctorContext): Promise<Finding[]> {
   for (const u of units) if (!(await exists(join(c.root, u)))) missing.push(u);
   if (missing.length > 0) return [finding("timer installed", "FAIL", `${missing.join(", ")} missing`, "renew-certs install")];
   const drift = await unitDrift(c.root, c.settings);
-  const match = drift.unwritable.length > 0
+  const problem = directoryProblem(c.settings);
+  const match = problem ? finding("units match the configuration", "FAIL", problem, `edit ${HOST_PATHS.configFile}, then renew-certs install`)
+    : drift.unwritable.length > 0
     ? finding("units match the configuration", "FAIL", `${HOST_PATHS.serviceUnit} cannot write ${drift.unwritable.map((d) => `${d.path} (${d.setting})`).join(" and ")}: it was made for another configuration`, "renew-certs install")
     : drift.differing.length > 0
       ? finding("units match the configuration", "WARN", driftWarning(drift), "renew-certs install")

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { DEFAULT_SETTINGS, type Settings } from "../config/settings.js";
 import { RenewCertsError } from "../errors.js";
 import { renderServiceUnit } from "./files.js";
-import { ensureDirectory, readWritePaths, serviceDirectories, unwritableDirectories } from "./directories.js";
+import { directoryProblem, ensureDirectory, readWritePaths, serviceDirectories, unwritableDirectories } from "./directories.js";
 
 const settings = (o: Partial<Settings> = {}): Settings => ({ ...DEFAULT_SETTINGS, ...o });
 
@@ -62,4 +62,14 @@ test("a file where a directory belongs is one clear error, and nothing is create
   await writeFile(join(dir, "var/lib"), "not a directory");
   await assert.rejects(ensureDirectory(join(dir, "var/lib/node_exporter/textfile_collector"), 0o755), (e: unknown) =>
     e instanceof RenewCertsError && e.code === "ROOT" && e.message === `${join(dir, "var/lib")} is not a directory, but renew-certs writes into ${join(dir, "var/lib/node_exporter/textfile_collector")}: move it away, or change the setting in the configuration file`);
+});
+
+test("a backupDir or metrics file where the service loses its files after each run is a problem that says where instead", () => {
+  assert.equal(directoryProblem(settings()), undefined);
+  assert.equal(directoryProblem(settings({ backupDir: "/srv/backups", metricsFile: "/var/lib/prometheus/node-exporter/renew_certs.prom" })), undefined);
+  assert.equal(directoryProblem(settings({ backupDir: "/tmp/backups" })),
+    "backupDir puts files in /tmp/backups, inside /tmp, which is private to renew-certs.service (PrivateTmp=yes) and removed after each run: choose another directory, such as /var/lib/renew-certs/backups");
+  assert.match(directoryProblem(settings({ metricsFile: "/var/tmp/m/renew_certs.prom" }))!, /^metricsFile puts files in \/var\/tmp\/m, inside \/var\/tmp, /);
+  assert.match(directoryProblem(settings({ backupDir: "/run/renew-certs/b" }))!, /inside \/run\/renew-certs, which is the service's RuntimeDirectory, removed when each run ends/);
+  assert.equal(directoryProblem(settings({ backupDir: "/tmpfoo" })), undefined, "a sibling with the same prefix is not inside");
 });

@@ -14,8 +14,15 @@ import type { Settings } from "../config/settings.js";
 /** Where the state of renew-certs lives (backups, the lock): the service's StateDirectory. */
 export const STATE_DIR = "/var/lib/renew-certs";
 
-/** The directories of the unit that always exist, or that systemd creates itself (State/RuntimeDirectory). */
-const ALWAYS_WRITABLE = ["/etc/kubernetes", STATE_DIR, "/run/renew-certs"];
+/** The directories of the unit that always exist, or that systemd creates and keeps (StateDirectory). */
+const ALWAYS_WRITABLE = ["/etc/kubernetes", STATE_DIR];
+
+/** Where a run's files do not outlive the run: its private /tmp and /var/tmp (PrivateTmp=yes), its RuntimeDirectory. */
+const EPHEMERAL: readonly { dir: string; why: string }[] = [
+  { dir: "/tmp", why: "private to renew-certs.service (PrivateTmp=yes) and removed after each run" },
+  { dir: "/var/tmp", why: "private to renew-certs.service (PrivateTmp=yes) and removed after each run" },
+  { dir: "/run/renew-certs", why: "the service's RuntimeDirectory, removed when each run ends" },
+];
 
 /** A directory a run writes, which the service's sandbox must make writable. */
 export interface ServiceDirectory {
@@ -43,6 +50,20 @@ export function serviceDirectories(s: Settings): ServiceDirectory[] {
   if (s.metricsFile) out.push({ path: posix.dirname(clean(s.metricsFile)), mode: 0o755, setting: "metricsFile" });
   out.push({ path: clean(s.backupDir), mode: 0o700, setting: "backupDir" });
   return out.filter((d) => !ALWAYS_WRITABLE.some((w) => isUnder(d.path, w)));
+}
+
+/**
+ * The problem with where these settings make a run write, or undefined: a backupDir or metrics
+ * file in a directory the service loses after each run would be lost without a word. Pure.
+ */
+export function directoryProblem(s: Settings): string | undefined {
+  for (const d of serviceDirectories(s)) {
+    const e = EPHEMERAL.find((x) => isUnder(d.path, x.dir));
+    if (!e) continue;
+    const instead = d.setting === "backupDir" ? `${STATE_DIR}/backups` : "/var/lib/node_exporter/textfile_collector/renew_certs.prom";
+    return `${d.setting} puts files in ${d.path}, inside ${e.dir}, which is ${e.why}: choose another directory, such as ${instead}`;
+  }
+  return undefined;
 }
 
 /** The unit's ReadWritePaths entries for these settings ("-": may be missing when the unit starts). Pure. */

@@ -4,7 +4,7 @@ import { RenewCertsError, fileError, isErrno } from "../errors.js";
 import { HOST_PATHS, type Settings } from "../config/settings.js";
 import { resolveSettings, type SettingFlags } from "../config/load.js";
 import { hostFiles } from "./files.js";
-import { serviceDirectories, type ServiceDirectory } from "./directories.js";
+import { directoryProblem, serviceDirectories, type ServiceDirectory } from "./directories.js";
 import { checkRoot, readExisting, writeStep, type FileStep, type HostPlan } from "./plan.js";
 import type { SystemdHost } from "./systemd.js";
 
@@ -100,6 +100,8 @@ export async function planInstall(o: InstallOptions): Promise<InstallPlan> {
   const existing = await readExisting(configFile, "configuration file");
   const flags = o.flags ?? {};
   const settings = await resolveSettings({ ...(existing ? { configFile } : {}), flags });
+  const problem = directoryProblem(settings);
+  if (problem) throw new RenewCertsError("CONFIG", `configuration file ${configFile}: ${problem}`, { file: configFile });
   const notes: string[] = [];
   const nextElapse = await checkSchedule(settings, flags.schedule !== undefined, configFile, o.systemd, notes);
 

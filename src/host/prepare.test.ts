@@ -92,3 +92,18 @@ test("install --directories-only warns when the units differ from the configurat
   assert.equal(flag.status, 2);
   assert.match(flag.stderr, /^error: --directories-only takes no other option than --root \(got --schedule\)/);
 });
+
+test("install and install --directories-only refuse a backupDir in /tmp, where each run's files are lost, in one line with exit 3", async (t) => {
+  if (!needTools(t, "systemd-analyze")) return;
+  const root = await installed(t);
+  const config = join(root, HOST_PATHS.configFile);
+  await writeFile(config, (await readFile(config, "utf8")).replace(/^backupDir: .*$/m, "backupDir: /tmp/renew-certs"));
+  const before = await snapshot(root);
+  for (const args of [["install"], ["install", "--directories-only"]]) {
+    const r = cli([...args, "--root", root]);
+    assert.equal(r.status, 3, r.stderr);
+    assert.equal(r.stderr, `error: configuration file ${config}: backupDir puts files in /tmp/renew-certs, inside /tmp, which is private to renew-certs.service (PrivateTmp=yes) and removed after each run: choose another directory, such as /var/lib/renew-certs/backups\n`);
+  }
+  assert.deepEqual(await snapshot(root), before);
+  assert.ok(await missing(join(root, "tmp/renew-certs")));
+});

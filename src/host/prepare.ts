@@ -10,7 +10,7 @@ import { resolveSettings } from "../config/load.js";
 import { RenewCertsError } from "../errors.js";
 import { exists, readText } from "../util/fs.js";
 import { renderServiceUnit, renderTimerUnit } from "./files.js";
-import { ensureDirectory, serviceDirectories, unwritableDirectories, type ServiceDirectory } from "./directories.js";
+import { directoryProblem, ensureDirectory, serviceDirectories, unwritableDirectories, type ServiceDirectory } from "./directories.js";
 import { checkRoot } from "./plan.js";
 
 /** How the installed units compare with the units the configuration makes now. */
@@ -58,6 +58,8 @@ export async function prepareDirectories(o: { root?: string }): Promise<Prepared
   const root = await checkRoot(o.root ?? "/");
   const configFile = join(root, HOST_PATHS.configFile);
   const settings = await resolveSettings((await exists(configFile)) ? { configFile } : {});
+  const problem = directoryProblem(settings);
+  if (problem) throw new RenewCertsError("CONFIG", `configuration file ${configFile}: ${problem}`, { file: configFile });
   const drift = await unitDrift(root, settings);
   if (drift.unwritable.length > 0) {
     const what = drift.unwritable.map((d) => `${d.path} (${d.setting})`).join(" and ");
