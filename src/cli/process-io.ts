@@ -5,6 +5,7 @@
 import { fstatSync, writeSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { RunMainIO } from "./run-main.js";
+import { isJournalStream } from "../log/journal.js";
 
 const requireBuiltin = createRequire(import.meta.url);
 
@@ -45,6 +46,17 @@ function isTerminal(fd: number): boolean {
   }
 }
 
+/** Whether `fd` is the journal stream systemd gave the service (JOURNAL_STREAM, see log/journal.ts). */
+function isJournal(fd: number): boolean {
+  const stream = process.env["JOURNAL_STREAM"];
+  if (!stream) return false;
+  try {
+    return isJournalStream(stream, fstatSync(fd, { bigint: true }));
+  } catch {
+    return false;
+  }
+}
+
 /** The process's own argv-independent IO: stdout, stderr, environment, terminals, stdin. */
 export function processIO(): RunMainIO {
   return {
@@ -53,6 +65,7 @@ export function processIO(): RunMainIO {
     env: process.env,
     isTTY: isTerminal(1),
     stderrIsTTY: isTerminal(2),
+    stderrIsJournal: isJournal(2),
     readStdin: () => (requireBuiltin("node:stream/consumers") as typeof import("node:stream/consumers")).text(process.stdin),
   };
 }

@@ -4,6 +4,7 @@ import type { Command, CommandIO } from "./command.js";
 import { RenewCertsError } from "../errors.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import { createLogger } from "../log/logger.js";
+import { withPriority } from "../log/journal.js";
 
 /** The commands, loaded on demand so that `status` never loads the X.509 builder. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
@@ -62,12 +63,17 @@ const GLOBAL_OPTIONS = {
   "log-format": { type: "string" },
 } as const;
 
-/** Side effects for runMain; main.ts passes the real process ones. */
-export type RunMainIO = Omit<CommandIO, "log" | "verbose"> & { stderrIsTTY: boolean };
+/**
+ * Side effects for runMain; main.ts passes the real process ones. `stderrIsJournal`: stderr is
+ * systemd's journal stream, so each line gets its syslog priority (`journalctl -p warning`).
+ */
+export type RunMainIO = Omit<CommandIO, "log" | "verbose"> & { stderrIsTTY: boolean; stderrIsJournal?: boolean };
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. Never exits. */
 export async function runMain(argv: string[], io: RunMainIO): Promise<number> {
   const [name, ...rest] = argv;
+  // Everything runMain itself writes to stderr is an error (the logger prefixes its own lines).
+  const stderrError = io.stderrIsJournal ? (s: string): void => io.stderr(withPriority("error", s)) : io.stderr;
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
     io.stdout(renderUsage());
     return name === undefined ? EXIT.USAGE : EXIT.OK;
@@ -78,7 +84,7 @@ export async function runMain(argv: string[], io: RunMainIO): Promise<number> {
   }
   const entry = COMMANDS[name];
   if (!entry) {
-    io.stderr(`error: unknown command "${name}"\n\n${renderUsage()}`);
+    stderrError(`error: unknown command "${name}"\n\n${renderUsage()}`);
     return EXIT.USAGE;
   }
   const command = await entry.load();
@@ -97,16 +103,16 @@ export async function runMain(argv: string[], io: RunMainIO): Promise<number> {
     verbose = parsed.values.verbose === true;
     const logFormat = parsed.values["log-format"] ?? "text";
     if (logFormat !== "text" && logFormat !== "json") throw new RenewCertsError("USAGE", `--log-format must be text or json (got ${String(logFormat)})`);
-    const log = createLogger({ write: io.stderr, format: logFormat, color: io.stderrIsTTY && !io.env["NO_COLOR"], verbose });
+    const log = createLogger({ write: io.stderr, format: logFormat, color: io.stderrIsTTY && !io.env["NO_COLOR"], verbose, journal: io.stderrIsJournal === true });
     return await command.run(parsed as never, { ...io, log, verbose });
   } catch (e) {
     if (e instanceof RenewCertsError) {
-      io.stderr(`error: ${e.message}\n`);
-      if (verbose && e.stack) io.stderr(`${e.stack}\n`);
+      stderrError(`error: ${e.message}\n`);
+      if (verbose && e.stack) stderrError(`${e.stack}\n`);
       return exitCodeFor(e.code);
     }
-    io.stderr(`error: unexpected failure: ${(e as Error)?.message ?? String(e)}\n`);
-    io.stderr(verbose ? `${(e as Error)?.stack ?? ""}\n` : "run again with --verbose for details, and report it as a bug\n");
+    stderrError(`error: unexpected failure: ${(e as Error)?.message ?? String(e)}\n`);
+    stderrError(verbose ? `${(e as Error)?.stack ?? ""}\n` : "run again with --verbose for details, and report it as a bug\n");
     return EXIT.FAILURE;
   }
 }

@@ -1,12 +1,10 @@
 import { join } from "node:path";
-import { readFile } from "node:fs/promises";
 import type { Settings } from "../config/settings.js";
 import { HOST_PATHS } from "../config/settings.js";
 import type { Inventory } from "../inventory/scan.js";
 import { LAYOUT } from "../inventory/catalog.js";
-import { decideDue, renewableWindows, notDueMessage } from "../policy/due.js";
+import { decideDue, dueSummary, renewableWindows, notDueMessage } from "../policy/due.js";
 import { DAY_MS } from "../policy/age.js";
-import { parseExposition } from "../run/metrics.js";
 import { manifestsToRestart } from "../manifests/list.js";
 import { readManifest, formatEndpoint } from "../manifests/manifest.js";
 import { servedFingerprint } from "../run/health.js";
@@ -30,61 +28,13 @@ export interface DoctorContext {
 
 const days = (ms: number): number => Math.floor(ms / DAY_MS);
 
-/** The timer: installed, enabled, when it runs next. */
-export async function checkTimer(c: DoctorContext): Promise<Finding[]> {
-  const units = [HOST_PATHS.serviceUnit, HOST_PATHS.timerUnit];
-  const missing = [];
-  for (const u of units) if (!(await exists(join(c.root, u)))) missing.push(u);
-  if (missing.length > 0) return [finding("timer installed", "FAIL", `${missing.join(", ")} missing`, "renew-certs install")];
-  const out = [finding("timer installed", "OK", `${units.join(", ")} present`)];
-  if (!c.systemd.controls(c.root)) {
-    out.push(finding("timer enabled", "SKIP", "not checked: --root is not / or systemd is not running here", "on the host: systemctl is-enabled renew-certs.timer"));
-    return out;
-  }
-  const enabled = await c.systemd.systemctl(["is-enabled", "renew-certs.timer"]);
-  out.push(enabled.stdout.trim() === "enabled"
-    ? finding("timer enabled", "OK", "renew-certs.timer is enabled")
-    : finding("timer enabled", "FAIL", `renew-certs.timer is ${enabled.stdout.trim() || "not enabled"}`, "systemctl enable --now renew-certs.timer"));
-  const next = await c.systemd.systemctl(["list-timers", "renew-certs.timer", "--all", "--no-pager", "--no-legend"]);
-  const line = next.stdout.trim().split("\n")[0] ?? "";
-  out.push(line && !/^n\/a/i.test(line)
-    ? finding("next run", "OK", line.replace(/\s+/g, " "))
-    : finding("next run", "WARN", "renew-certs.timer has no next run scheduled", "systemctl start renew-certs.timer"));
-  return out;
-}
-
-/** The last run and its result, from the metrics file; and whether that file is fresh. */
-export async function checkLastRun(c: DoctorContext): Promise<Finding[]> {
-  if (!c.settings.metricsFile) return [finding("last run", "WARN", "metricsFile is empty in the configuration: no record of runs", "journalctl -u renew-certs -n 50")];
-  const file = join(c.root, c.settings.metricsFile);
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch {
-    return [finding("last run", "WARN", `no metrics file ${file}: renew-certs has not run yet on this host`, "systemctl start renew-certs.service && journalctl -u renew-certs")];
-  }
-  const samples = parseExposition(text).samples;
-  const value = (name: string): number | undefined => samples.find((s) => s.name === name)?.value;
-  const at = value("renew_certs_last_run_timestamp_seconds");
-  const ok = value("renew_certs_last_run_success");
-  if (at === undefined || ok === undefined) return [finding("last run", "WARN", `${file} has no last-run metrics`, "systemctl start renew-certs.service")];
-  const age = c.now.getTime() - at * 1000;
-  const when = new Date(at * 1000).toISOString();
-  return [
-    ok === 1 ? finding("last run", "OK", `succeeded at ${when}`) : finding("last run", "FAIL", `failed at ${when}`, "journalctl -u renew-certs -n 100 --no-pager"),
-    age > 2 * DAY_MS
-      ? finding("metrics fresh", "WARN", `${file} is ${days(age)} days old: the timer has not run since`, "systemctl list-timers renew-certs.timer; systemctl status renew-certs")
-      : finding("metrics fresh", "OK", `${file} written ${Math.round(age / 3_600_000)} h ago`),
-  ];
-}
-
 /** Certificate ages against the interval, and expiry. */
 export function checkCertificates(c: DoctorContext): Finding[] {
   const d = decideDue(renewableWindows(c.inv), c.settings, c.now);
   if (d.disabled) return [finding("certificate ages", "WARN", "renewal is disabled (certificateRenewInterval: 0)", `set certificateRenewInterval in ${HOST_PATHS.configFile}`)];
   const expired = d.reasons.filter((r) => r.kind === "expired");
   if (expired.length > 0) return [finding("certificate ages", "FAIL", expired.map((r) => r.text).join("; "), "renew-certs run (or renew-certs renew all, then restart the control plane)")];
-  if (d.due) return [finding("certificate ages", "WARN", `due now: ${d.reasons.map((r) => r.text).join("; ")}`, "renew-certs run (the timer does it at its next run)")];
+  if (d.due) return [finding("certificate ages", "WARN", dueSummary(d, c.settings).replace(/^due: /, "due now: "), "renew-certs run (the timer does it at its next run)")];
   return [finding("certificate ages", "OK", notDueMessage(d, c.settings).replace(/^not due: /, ""))];
 }
 

@@ -16,13 +16,30 @@ import { runDoctor, type DoctorOptions } from "./doctor.js";
 
 const KEY = DEFAULT_SETTINGS.annotationKey;
 const COMPONENTS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"];
-const systemd: SystemdHost = {
-  controls: () => true,
-  systemctl: (args) => Promise.resolve(args[0] === "is-enabled"
-    ? { status: 0, stdout: "enabled\n", stderr: "" }
-    : { status: 0, stdout: "Sun 2026-11-29 00:12:00 UTC 21h left Sat 2026-11-28 00:05:00 UTC 2h ago renew-certs.timer renew-certs.service\n", stderr: "" }),
-  checkCalendar: () => Promise.resolve({ valid: true, normalized: "*-*-* 00:00:00", nextElapse: undefined }),
-};
+// The sandboxes' certificates are issued by the real clock, so doctor's is the real one, on a
+// whole minute (for exact "in 2 h 12 min") after the sandboxes are made.
+const NOW = new Date(Math.ceil(Date.now() / 60_000) * 60_000 + 60_000);
+const DATE = "\\w{3} \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC";
+const HOUR = 3_600_000;
+/** The service's properties after a run that ended 2 hours before NOW with `status`. */
+const ranAt = (status: number): Record<string, string> => ({
+  ActiveState: status === 0 ? "inactive" : "failed", Result: status === 0 ? "success" : "exit-code", ExecMainCode: "1", ExecMainStatus: String(status),
+  ExecMainStartTimestamp: `@${(NOW.getTime() - 2 * HOUR) / 1000 - 40}`, InactiveEnterTimestamp: `@${(NOW.getTime() - 2 * HOUR) / 1000}`,
+  ExecStartPre: "{ path=/usr/local/bin/renew-certs ; argv[]=/usr/local/bin/renew-certs install --directories-only ; ignore_errors=no ; start_time=[@1] ; stop_time=[@1] ; pid=1 ; code=exited ; status=0 }",
+});
+
+/** systemd as systemctl answers on a host where the timer is enabled and next elapses 2 h 12 min after NOW. */
+function fakeSystemd(service: Record<string, string> = ranAt(0)): SystemdHost {
+  const reply = (stdout: string) => Promise.resolve({ status: 0, stdout, stderr: "" });
+  return {
+    controls: () => true,
+    systemctl: (args) => args[0] === "is-enabled" ? reply("enabled\n")
+      : args[0] === "show" ? reply(Object.entries(service).map(([k, v]) => `${k}=${v}\n`).join(""))
+      : reply(JSON.stringify([{ next: (NOW.getTime() + 2 * HOUR + 12 * 60_000) * 1000, last: (NOW.getTime() - 2 * HOUR - 40_000) * 1000, unit: "renew-certs.timer", activates: "renew-certs.service" }])),
+    checkCalendar: () => Promise.resolve({ valid: true, normalized: "*-*-* 00:00:00", nextElapse: undefined }),
+  };
+}
+const systemd = fakeSystemd();
 
 /**
  * A host as renew-certs leaves it after a good run: units and config installed, metrics fresh,
@@ -45,10 +62,10 @@ async function healthyHost(t: Parameters<typeof copySandbox>[0], o: { ageDays?: 
     api.state.pods.push({ metadata: { name: `${c}-${node}`, namespace: "kube-system", labels: { component: c }, annotations: { [KEY]: stamp } } });
   }
   const inv = await scanInventory(root);
-  await writeMetrics(root, DEFAULT_SETTINGS.metricsFile, { certificates: certificateMetrics(inv), runAt: new Date(Date.now() - (o.lastRunDaysAgo ?? 0) * 86_400_000), success: true, renewedAt: new Date() });
+  await writeMetrics(root, DEFAULT_SETTINGS.metricsFile, { certificates: certificateMetrics(inv), runAt: new Date(NOW.getTime() - 2 * HOUR - (o.lastRunDaysAgo ?? 0) * 86_400_000), success: true, renewedAt: NOW });
   const creds = await credentialsFromKubeconfig(join(root, "etc/kubernetes/admin.conf"), root);
   const options: DoctorOptions = {
-    root, systemd,
+    root, systemd, now: NOW,
     api: () => Promise.resolve(kubeClient({ host: "127.0.0.1", port: api.port }, creds)),
     served: () => servedFingerprint({ host: "127.0.0.1", port: api.port }),
   };
@@ -60,7 +77,7 @@ test("doctor on a healthy host finds nothing to fix", async (t) => {
   const report = await runDoctor(options);
   assert.deepEqual(report.findings.filter((f) => f.severity !== "OK"), []);
   assert.equal(report.result, "OK");
-  assert.deepEqual(report.findings.map((f) => f.check).slice(0, 5), ["timer installed", "timer enabled", "next run", "last run", "metrics fresh"]);
+  assert.deepEqual(report.findings.map((f) => f.check).slice(0, 6), ["timer installed", "units match the configuration", "timer enabled", "next run", "last run", "metrics fresh"]);
   assert.ok(report.findings.some((f) => f.check === "served certificate" && f.severity === "OK"));
   assert.equal(report.findings.filter((f) => / mirror pod$/.test(f.check) && f.severity === "OK").length, 3);
 });
@@ -70,7 +87,7 @@ test("doctor on a host with an old certificate says it is due and what runs it",
   const report = await runDoctor(options);
   const f = report.findings.find((x) => x.check === "certificate ages")!;
   assert.equal(f.severity, "WARN");
-  assert.match(f.detail, /^due now: .* is 300 days old, the interval is 60 days/);
+  assert.match(f.detail, /^due now: 11 at least 60 days old \(admin\.conf, apiserver, apiserver-etcd-client and 8 more; the oldest, admin\.conf, is 300 days old\)$/);
   assert.match(f.fix, /renew-certs run/);
 });
 
@@ -101,7 +118,7 @@ test("doctor on a host whose metrics file is stale warns that the timer has not 
   const report = await runDoctor(options);
   const f = report.findings.find((x) => x.check === "metrics fresh")!;
   assert.equal(f.severity, "WARN");
-  assert.match(f.detail, /is 3 days old: the timer has not run since/);
+  assert.match(f.detail, new RegExp(`was written ${DATE} \\(3 days ago\\): the timer has not run since`));
   assert.match(f.fix, /systemctl list-timers renew-certs\.timer/);
 });
 
@@ -124,4 +141,42 @@ test("the doctor command exits 10 on a failure and prints JSON for machines", as
   const report = JSON.parse(r.stdout) as { result: string; findings: { check: string; severity: string; fix: string }[] };
   assert.equal(report.result, "FAIL");
   assert.deepEqual(report.findings[0], { check: "timer installed", severity: "FAIL", detail: report.findings[0]!.fix === "renew-certs install" ? (report.findings[0] as unknown as { detail: string }).detail : "", fix: "renew-certs install" });
+});
+
+test("doctor says when the timer runs next and how the last run ended, as times people read", async (t) => {
+  const { options } = await healthyHost(t);
+  const detail = async (check: string, o: DoctorOptions = options): Promise<[string, string]> => {
+    const f = (await runDoctor(o)).findings.find((x) => x.check === check)!;
+    return [f.severity, f.detail.replace(new RegExp(DATE, "g"), "DATE")];
+  };
+  assert.deepEqual(await detail("next run"), ["OK", "DATE (in 2 h 12 min)"]);
+  assert.deepEqual(await detail("last run"), ["OK", "DATE (2 h 0 min ago): succeeded (exit 0)"]);
+  assert.deepEqual(await detail("last run", { ...options, systemd: fakeSystemd(ranAt(7)) }),
+    ["FAIL", "DATE (2 h 0 min ago): failed with exit 7 (the control plane did not come back healthy; the previous files were restored)"]);
+  const pre = { ...ranAt(0), ActiveState: "failed", Result: "exit-code", ExecStartPre: ranAt(0)["ExecStartPre"]!.replace("status=0", "status=3") };
+  assert.deepEqual(await detail("last run", { ...options, systemd: fakeSystemd(pre) }),
+    ["FAIL", "DATE (2 h 0 min ago): failed before the run: install --directories-only: exit 3 (bad configuration)"]);
+  // After a reboot systemd has forgotten: the metrics file remembers.
+  const never = { ActiveState: "inactive", Result: "success", ExecMainStatus: "0", ExecMainStartTimestamp: "", InactiveEnterTimestamp: "" };
+  const [severity, text] = await detail("last run", { ...options, systemd: fakeSystemd(never) });
+  assert.equal(severity, "OK");
+  assert.match(text, /^DATE \(2 h 0 min ago\): succeeded \(from .*renew_certs\.prom\)$/);
+});
+
+test("doctor fails when the installed service cannot write the configured backupDir or would lose it, and warns when the units are only behind", async (t) => {
+  const { root, options } = await healthyHost(t);
+  const config = join(root, "etc/renew-certs/config.yaml");
+  const original = await readFile(config, "utf8");
+  await writeFile(config, original.replace(/^backupDir: .*$/m, "backupDir: /srv/backups"));
+  let f = (await runDoctor(options)).findings.find((x) => x.check === "units match the configuration")!;
+  assert.deepEqual([f.severity, f.fix], ["FAIL", "renew-certs install"]);
+  assert.match(f.detail, /renew-certs\.service cannot write \/srv\/backups \(backupDir\): it was made for another configuration/);
+  await writeFile(config, original.replace(/^backupDir: .*$/m, "backupDir: /tmp/backups"));
+  f = (await runDoctor(options)).findings.find((x) => x.check === "units match the configuration")!;
+  assert.equal(f.severity, "FAIL");
+  assert.match(f.detail, /^backupDir puts files in \/tmp\/backups, inside \/tmp, which is private to renew-certs\.service/);
+  await writeFile(config, original.replace(/^schedule: .*$/m, "schedule: weekly"));
+  f = (await runDoctor(options)).findings.find((x) => x.check === "units match the configuration")!;
+  assert.equal(f.severity, "WARN");
+  assert.match(f.detail, /renew-certs\.timer differs from what \/etc\/renew-certs\/config\.yaml asks for/);
 });

@@ -9,7 +9,8 @@ import { credentialsFromKubeconfig } from "../run/health.js";
 import { realSystemd, type SystemdHost } from "../host/systemd.js";
 import { exists } from "../util/fs.js";
 import { kubeClient, ApiUnreachableError, type KubeClient } from "../coordination/kube-client.js";
-import { checkAnnotations, checkCas, checkCertificates, checkLastRun, checkServed, checkTimer, type DoctorContext } from "./checks.js";
+import { checkAnnotations, checkCas, checkCertificates, checkServed, type DoctorContext } from "./checks.js";
+import { checkLastRun, checkTimer, checkUnits } from "./host-checks.js";
 import { worst, type Finding, type Severity } from "./findings.js";
 
 /** Options of a doctor run; effects are overridable for tests. */
@@ -52,7 +53,7 @@ async function hostSettings(root: string): Promise<Settings> {
 }
 
 /**
- * Checks the whole chain an operator would: the timer, the last run, certificate ages, the CAs,
+ * Checks the whole chain an operator would: the units, the timer, the last run, certificate ages, the CAs,
  * the restart annotations (and the mirror pods through the API), the served certificate.
  */
 export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
@@ -63,8 +64,11 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
     api: await (o.api ?? defaultApi)(o.root),
     ...(o.served ? { served: o.served } : {}),
   };
+  const units = await checkUnits(c);
+  const installed = units[0]?.severity !== "FAIL";
   const findings = [
-    ...(await checkTimer(c)),
+    ...units,
+    ...(installed ? await checkTimer(c) : []),
     ...(await checkLastRun(c)),
     ...checkCertificates(c),
     ...checkCas(c),

@@ -1,7 +1,7 @@
-import { posix } from "node:path";
 import { stringify } from "yaml";
 import { DEFAULT_SETTINGS, HOST_PATHS, type Settings } from "../config/settings.js";
 import { SETTING_FIELDS, SETTING_NAMES, formatDefault } from "../config/schema.js";
+import { readWritePaths } from "./directories.js";
 
 /** One file renew-certs puts on a host: where, what, and its mode. */
 export interface HostFile {
@@ -10,9 +10,6 @@ export interface HostFile {
   content: string;
   mode: number;
 }
-
-/** Where the state of renew-certs lives (backups, the lock): the service's StateDirectory. */
-export const STATE_DIR = "/var/lib/renew-certs";
 
 /** Wraps text into "# " comment lines of at most `width` characters. */
 function comment(text: string, width = 98): string {
@@ -54,14 +51,6 @@ export function serviceTimeoutSeconds(s: Settings): number {
   return s.healthTimeoutSeconds * (s.manifests.length + 1) * 2 + s.leaseWaitSeconds + s.lockTimeoutSeconds + 300;
 }
 
-/** Paths the service writes besides /etc/kubernetes and its state directory ("-": may be missing). */
-function extraWritablePaths(s: Settings): string[] {
-  const out = ["-/root/.kube"];
-  if (s.metricsFile) out.push(`-${posix.dirname(s.metricsFile)}`);
-  if (s.backupDir !== STATE_DIR && !s.backupDir.startsWith(`${STATE_DIR}/`)) out.push(`-${s.backupDir}`);
-  return out;
-}
-
 /** renew-certs.service: the oneshot job the timer starts. */
 export function renderServiceUnit(s: Settings): string {
   return `[Unit]
@@ -72,6 +61,10 @@ Wants=network-online.target
 
 [Service]
 Type=oneshot
+# First, outside the sandbox ("+"): create the directories the configuration says a run writes
+# (backupDir, the metrics file's) when they are missing, because systemd drops a ReadWritePaths
+# entry whose directory does not exist, and fail if this unit was made for other directories.
+ExecStartPre=+${HOST_PATHS.binary} install --directories-only
 ExecStart=${HOST_PATHS.binary} run --config ${HOST_PATHS.configFile}
 # Longer than every health wait (each restarted component, and again on rollback), the lock and
 # the restart Lease of the other control-plane hosts: systemd must never kill a run halfway.
@@ -82,9 +75,10 @@ SyslogIdentifier=renew-certs
 # root-owned keys, keeping their owner (chown) and mode, and reads the CA keys.
 # The file system is read-only except what a run writes: /etc/kubernetes (certificates,
 # kubeconfigs, manifests), the state directory (backups), /run/renew-certs, the metrics directory
-# and /root/.kube (the refreshed admin kubeconfig). A "-" path may be missing on a host.
+# and /root/.kube (the refreshed admin kubeconfig). "-": the ExecStartPre= above must start even
+# when the directory is missing (it creates it); /root/.kube is only written when it exists.
 ProtectSystem=strict
-ReadWritePaths=/etc/kubernetes ${extraWritablePaths(s).join(" ")}
+ReadWritePaths=${readWritePaths(s).join(" ")}
 StateDirectory=renew-certs
 StateDirectoryMode=0700
 RuntimeDirectory=renew-certs
@@ -109,6 +103,10 @@ RestrictNamespaces=yes
 LockPersonality=yes
 SystemCallArchitectures=native
 SystemCallFilter=@system-service
+# Load-bearing: Node.js calls pkey_alloc at start (V8's memory protection keys), which is not in
+# @system-service. With EPERM the call fails and V8 does without; with the default action the
+# kernel would kill the process (SIGSYS) before it logs a line. A system call a newer Node.js
+# tries fails the same way instead of killing the run.
 SystemCallErrorNumber=EPERM
 # Network: the API server (health, the served certificate, the restart Lease) over IP; netlink
 # because glibc's getaddrinfo (AI_ADDRCONFIG) asks the kernel which address families are up.

@@ -1,9 +1,10 @@
-import { realpath } from "node:fs/promises";
+import { realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { RenewCertsError } from "../errors.js";
+import { RenewCertsError, fileError, isErrno } from "../errors.js";
 import { HOST_PATHS, type Settings } from "../config/settings.js";
 import { resolveSettings, type SettingFlags } from "../config/load.js";
 import { hostFiles } from "./files.js";
+import { directoryProblem, serviceDirectories, type ServiceDirectory } from "./directories.js";
 import { checkRoot, readExisting, writeStep, type FileStep, type HostPlan } from "./plan.js";
 import type { SystemdHost } from "./systemd.js";
 
@@ -74,10 +75,24 @@ async function binaryStep(root: string, o: InstallOptions): Promise<FileStep> {
   return step.action === "keep" ? step : { ...step, note: `from ${source}` };
 }
 
+/** The step for a directory the service writes: created (with its parents) unless it exists. */
+async function directoryStep(root: string, d: ServiceDirectory): Promise<FileStep> {
+  const file = join(root, d.path);
+  const path = `${d.path}/`;
+  const s = await stat(file).catch((e: unknown) => {
+    if (isErrno(e, "ENOENT")) return undefined;
+    throw fileError(e, file, "directory");
+  });
+  if (!s) return { action: "mkdir", path, file, mode: d.mode, note: `for ${d.setting}` };
+  if (!s.isDirectory()) throw new RenewCertsError("ROOT", `${file} is not a directory, but ${d.setting} in the configuration says renew-certs writes into it: move it away, or change ${d.setting}`, { file });
+  return { action: "keep", path, file, note: `exists (${d.setting})` };
+}
+
 /**
  * Plans `renew-certs install`: the configuration file (an existing one's values kept, flags
- * applied), the two units, the executable, then systemctl daemon-reload and enable --now when
- * --root is / and systemd runs. Reads only; applyPlan writes.
+ * applied), the two units, the executable, the directories a run writes (backupDir, the metrics
+ * file's), then systemctl daemon-reload and enable --now when --root is / and systemd runs.
+ * Reads only; applyPlan writes.
  */
 export async function planInstall(o: InstallOptions): Promise<InstallPlan> {
   const root = await checkRoot(o.root ?? "/");
@@ -85,12 +100,15 @@ export async function planInstall(o: InstallOptions): Promise<InstallPlan> {
   const existing = await readExisting(configFile, "configuration file");
   const flags = o.flags ?? {};
   const settings = await resolveSettings({ ...(existing ? { configFile } : {}), flags });
+  const problem = directoryProblem(settings);
+  if (problem) throw new RenewCertsError("CONFIG", `configuration file ${configFile}: ${problem}`, { file: configFile });
   const notes: string[] = [];
   const nextElapse = await checkSchedule(settings, flags.schedule !== undefined, configFile, o.systemd, notes);
 
   const files: FileStep[] = [];
   for (const f of hostFiles(settings)) files.push(await writeStep(root, f.path, f.content, f.mode, "file"));
   files.push(await binaryStep(root, o));
+  for (const d of serviceDirectories(settings)) files.push(await directoryStep(root, d));
 
   const changed = (p: string): boolean => files.some((f) => f.path === p && f.action !== "keep");
   const unitsChanged = changed(HOST_PATHS.serviceUnit) || changed(HOST_PATHS.timerUnit);

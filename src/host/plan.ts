@@ -3,10 +3,13 @@ import { dirname, join, resolve } from "node:path";
 import { RenewCertsError, fileError, isErrno } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import type { SystemdHost } from "./systemd.js";
+import { ensureDirectory } from "./directories.js";
 
 /** One file step of a host plan; `path` is the host path, `file` the same under --root. */
 export type FileStep =
   | { action: "create" | "update"; path: string; file: string; content: string | Uint8Array; mode: number; note?: string }
+  /** A directory a run writes into, created with its missing parents (see directories.ts). */
+  | { action: "mkdir"; path: string; file: string; mode: number; note?: string }
   | { action: "keep"; path: string; file: string; note?: string }
   | { action: "remove"; path: string; file: string; note?: string };
 
@@ -35,8 +38,8 @@ export function renderPlan(p: HostPlan): string {
   const lines = [
     ...p.before.map((a) => `  run     systemctl ${a.join(" ")}`),
     ...p.files.map((f) => {
-      const mode = f.action === "create" || f.action === "update" ? ` (${f.mode.toString(8).padStart(4, "0")})` : "";
-      return `  ${f.action.padEnd(7)} ${f.path}${mode}${f.note ? ` — ${f.note}` : ""}`;
+      const mode = f.action === "create" || f.action === "update" || f.action === "mkdir" ? ` (${f.mode.toString(8).padStart(4, "0")})` : "";
+      return `  ${(f.action === "mkdir" ? "create" : f.action).padEnd(7)} ${f.path}${mode}${f.note ? ` — ${f.note}` : ""}`;
     }),
     ...p.after.map((a) => `  run     systemctl ${a.join(" ")}`),
   ];
@@ -105,6 +108,8 @@ export async function applyPlan(p: HostPlan, host: SystemdHost, what: { done: st
         throw fileError(e, dirname(f.file), "directory");
       });
       await writeFileAtomic(f.file, f.content, { mode: f.mode, what: "file" });
+    } else if (f.action === "mkdir") {
+      await ensureDirectory(f.file, f.mode);
     } else if (f.action === "remove") {
       await rm(f.file, { force: true }).catch((e: unknown) => {
         throw fileError(e, f.file, "file");

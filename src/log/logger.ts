@@ -1,3 +1,5 @@
+import { withPriority } from "./journal.js";
+
 /** Log levels, lowest first. */
 export type Level = "debug" | "info" | "warn" | "error";
 
@@ -15,6 +17,8 @@ export interface LoggerOptions {
   format?: "text" | "json";
   color?: boolean;
   verbose?: boolean;
+  /** Start each line with its syslog priority ("<4>"), for the journal to store (see journal.ts). */
+  journal?: boolean;
   /** The clock, for JSON lines (default: now). */
   now?: () => Date;
 }
@@ -34,15 +38,16 @@ function fieldText(fields: Record<string, unknown>): string {
 /** A logger writing "level: message key=value" lines, or JSON lines with --log-format json. */
 export function createLogger(o: LoggerOptions): Logger {
   const now = o.now ?? ((): Date => new Date());
+  const write = (level: Level, line: string): void => o.write(o.journal ? withPriority(level, line) : line);
   const emit = (level: Level, msg: string, fields: Record<string, unknown> = {}): void => {
     if (level === "debug" && !o.verbose) return;
     if (o.format === "json") {
-      o.write(JSON.stringify({ time: now().toISOString(), level, msg, ...fields }) + "\n");
+      write(level, JSON.stringify({ time: now().toISOString(), level, msg, ...fields }) + "\n");
       return;
     }
     const tag = o.color ? `\u001b[${COLORS[level]}m${level}\u001b[0m` : level;
     const rest = fieldText(fields);
-    o.write(`${tag}: ${msg}${rest ? " " + rest : ""}\n`);
+    write(level, `${tag}: ${msg}${rest ? " " + rest : ""}\n`);
   };
   return {
     debug: (m, f) => emit("debug", m, f),

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { checkInterval, decideDue, notDueMessage, type CertWindow, type DuePolicy } from "./due.js";
+import { checkInterval, decideDue, notDueMessage, wouldRunSummary, type CertWindow, type DuePolicy } from "./due.js";
 import { DAY_MS } from "./age.js";
 import { RenewCertsError } from "../errors.js";
 
@@ -76,4 +76,23 @@ test("the interval is rejected when negative, not whole, or not shorter than val
     assert.throws(() => checkInterval({ ...policy, certificateRenewInterval: bad }, "/etc/renew-certs/config.yaml"), (e: unknown) => e instanceof RenewCertsError && e.code === "CONFIG" && e.message.includes("/etc/renew-certs/config.yaml"), String(bad));
   }
   for (const good of [0, 1, 60, 357]) checkInterval({ ...policy, certificateRenewInterval: good }, "--certificate-renew-interval");
+});
+
+test("what run would do is one line however many certificates are due: how many, why, and the oldest", () => {
+  const names = ["admin.conf", "apiserver", "apiserver-etcd-client", "apiserver-kubelet-client", "controller-manager.conf", "etcd-healthcheck-client", "etcd-peer", "etcd-server", "front-proxy-client", "scheduler.conf"];
+  const certs = [...pki(300, names), ...pki(310, ["super-admin.conf"])];
+  const d = decideDue(certs, policy, now);
+  assert.equal(wouldRunSummary(d, policy, certs.length), "renew 11 certificates now (11 at least 60 days old; oldest: super-admin.conf, 310 days)");
+});
+
+test("what run would do names expired certificates and those within the margin apart from old ones", () => {
+  const certs = [...pki(400, ["apiserver"]), ...pki(350, ["etcd-peer"]), ...pki(70, ["scheduler.conf"]), ...pki(5, ["admin.conf"])];
+  const d = decideDue(certs, policy, now);
+  assert.equal(wouldRunSummary(d, policy, 4), "renew 4 certificates now (1 expired, 1 expire within 30 days, 1 at least 60 days old; oldest: apiserver, 400 days)");
+});
+
+test("what run would do when nothing is due, renewal is disabled, or there is nothing to renew", () => {
+  assert.equal(wouldRunSummary(decideDue(pki(45), policy, now), policy, 3), "do nothing yet: the oldest certificate, apiserver, is 45 days old; the interval is 60 days; renewal is due on 2026-12-13");
+  assert.equal(wouldRunSummary(decideDue(pki(400), { ...policy, certificateRenewInterval: 0 }, now), policy, 3), "do nothing: renewal is disabled (certificateRenewInterval is 0)");
+  assert.equal(wouldRunSummary(decideDue([], policy, now), policy, 0), "do nothing: no renewable certificates found");
 });

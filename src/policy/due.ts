@@ -108,6 +108,25 @@ export function notDueMessage(d: DueDecision, p: DuePolicy): string {
   return `not due: the oldest certificate, ${d.oldest.name}, is ${d.oldest.ageDays} days old; the interval is ${p.certificateRenewInterval} days; renewal is due on ${d.dueDate.toISOString().slice(0, 10)}`;
 }
 
+/**
+ * What `run` would do now, as one clause for `status` ("renew-certs run would …"): "renew 11
+ * certificates now (11 at least 60 days old; oldest: admin.conf, 300 days)", "do nothing yet: the
+ * oldest certificate, …" or "do nothing: …". `renewable` is how many certificates a run renews
+ * (all renewable ones, not only those that made it due). Pure.
+ */
+export function wouldRunSummary(d: DueDecision, p: DuePolicy, renewable: number): string {
+  if (d.disabled) return "do nothing: renewal is disabled (certificateRenewInterval is 0)";
+  if (!d.oldest || !d.dueDate) return "do nothing: no renewable certificates found";
+  if (!d.due) return notDueMessage(d, p).replace(/^not due: /, "do nothing yet: ");
+  const count = (kind: DueReason["kind"]): number => d.reasons.filter((r) => r.kind === kind).length;
+  const why = [
+    count("expired") > 0 ? `${count("expired")} expired` : "",
+    count("expires-within-margin") > 0 ? `${count("expires-within-margin")} expire within ${p.safetyMarginDays} days` : "",
+    count("older-than-interval") > 0 ? `${count("older-than-interval")} at least ${p.certificateRenewInterval} days old` : "",
+  ].filter(Boolean);
+  return `renew ${renewable} certificate${renewable === 1 ? "" : "s"} now (${why.join(", ")}; oldest: ${d.oldest.name}, ${d.oldest.ageDays} days)`;
+}
+
 /** One line saying why a run is due, grouping the certificates by reason. */
 export function dueSummary(d: DueDecision, p: DuePolicy): string {
   const by = (kind: DueReason["kind"]): string[] => d.reasons.filter((r) => r.kind === kind).map((r) => r.name);

@@ -96,7 +96,7 @@ test("run killed during its rollback, and twice in a row, then run again: the ro
   // The controller manager never comes back on the renewed files: every run rolls back.
   const behaviour: BehaviourFn = (c, _start, m) => (c === "kube-controller-manager" && m.annotations[KEY] ? "down" : "healthy");
   const probe = await simulatedHost(t, { ageDays: 300, behaviour, sim });
-  const all = await stepsOf(probe, await configFor(probe.root, 2));
+  const all = await stepsOf(probe, await configFor(probe.root, 6));
   await probe.kubelet.stop();
   // From the first restart on: the renewal's own steps are covered above. Of the rollback's file
   // restores (the same atomic writes as the renewal's, each killed in the table above) the first
@@ -119,7 +119,7 @@ test("run killed during its rollback, and twice in a row, then run again: the ro
   const rows = await pool(steps, 4, async (s) => {
     const h = await simulatedHost(t, { ageDays: 300, behaviour, sim });
     try {
-    const config = await configFor(h.root, 2);
+    const config = await configFor(h.root, 6);
     const before = [...(await snapshot(h.root))].filter(([p]) => p.startsWith("etc/")).map(([p, f]) => `${p}:${f.bytes}`).join("\n");
     const killed = await runCli(h, config, { RENEW_CERTS_TEST_KILL_AFTER_STEP: String(s.n) });
     if (killed.signal !== "SIGKILL") throw new Error(`not killed at step ${s.n} (${s.what}): exit ${killed.status}: ${killed.stderr.trim().split("\n").pop()}`);

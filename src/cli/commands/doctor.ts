@@ -13,8 +13,10 @@ export const doctorCommand: Command = {
 
 Checks, in the order an operator would, and prints OK / SKIP / WARN / FAIL with the
 command that fixes each finding:
-  timer installed, enabled, next run      (systemctl; skipped when --root is not /)
-  last run and its result, metrics fresh  (the node_exporter metrics file)
+  units installed, and made for the configuration file as it is now
+  timer enabled, next run                 (systemctl; skipped when --root is not /)
+  last run and its result                 (systemd since boot, else the metrics file)
+  metrics fresh                           (the node_exporter metrics file)
   certificate ages against the interval, and expiry
   CA days left                            (renew-certs never renews CAs)
   manifests annotated, and each mirror pod's annotation equal to its manifest's

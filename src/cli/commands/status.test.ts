@@ -149,7 +149,7 @@ test("status rejects an unknown output format", () => {
 test("status says what run would decide now, with the host's config file when there is one", async (t) => {
   const root = await copySandbox(t, ec);
   let r = cli(["status", "--root", root]);
-  assert.match(r.stdout, /^renew-certs run would: renew now \(admin\.conf is 300 days old, the interval is 60 days;/m);
+  assert.match(r.stdout, /\nrenew-certs run would renew 11 certificates now \(11 at least 60 days old; oldest: admin\.conf, 300 days\)\n$/);
   await mkdir(join(root, "etc/renew-certs"), { recursive: true });
   await writeFile(join(root, "etc/renew-certs/config.yaml"), "certificateRenewInterval: 0\n");
   r = cli(["status", "--root", root, "-o", "json"]);

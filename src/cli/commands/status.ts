@@ -3,7 +3,7 @@ import { str } from "../command.js";
 import { RenewCertsError } from "../../errors.js";
 import { join } from "node:path";
 import { scanInventory, type Inventory } from "../../inventory/scan.js";
-import { decideDue, notDueMessage, renewableWindows } from "../../policy/due.js";
+import { decideDue, renewableWindows, wouldRunSummary } from "../../policy/due.js";
 import { DEFAULT_SETTINGS, HOST_PATHS } from "../../config/settings.js";
 import { exists } from "../../util/fs.js";
 import { buildStatus } from "../../inventory/status.js";
@@ -15,10 +15,9 @@ async function runDecision(root: string, inv: Inventory, now: Date): Promise<{ d
   const config = (await exists(configFile)) ? configFile : undefined;
   // Loaded only when there is a config file: the schema validator is not needed otherwise.
   const settings = config ? await (await import("../../config/load.js")).loadConfig(config) : DEFAULT_SETTINGS;
-  const d = decideDue(renewableWindows(inv), settings, now);
-  const summary = d.disabled ? "nothing (renewal disabled: interval 0)"
-    : d.due ? `renew now (${d.reasons.map((r) => r.text).join("; ")})`
-    : notDueMessage(d, settings).replace(/^not due: /, "nothing yet: ");
+  const windows = renewableWindows(inv);
+  const d = decideDue(windows, settings, now);
+  const summary = wouldRunSummary(d, settings, windows.length);
   return { due: d.due, disabled: d.disabled, reasons: d.reasons.map((r) => r.text), dueDate: d.dueDate?.toISOString(), interval: settings.certificateRenewInterval, config, summary };
 }
 
@@ -55,7 +54,7 @@ Examples:
     const run = await runDecision(root, inv, now);
     if (output === "table") {
       const color = io.isTTY && !io.env["NO_COLOR"];
-      io.stdout(renderStatusTable(report, { color, bars: io.isTTY }) + `\nrenew-certs run would: ${run.summary}\n`);
+      io.stdout(renderStatusTable(report, { color, bars: io.isTTY }) + `\nrenew-certs run would ${run.summary}\n`);
     } else {
       io.stdout(await renderData({ ...report, run }, output));
     }

@@ -1,0 +1,35 @@
+// The kubelet inside the booted container: the kubelet test double (src/simulator/kubelet.ts),
+// run as a service of the container's systemd by `node kubelet-main.js`, on the container's
+// /etc/kubernetes/manifests. It writes READY once every component answers. A component named in
+// UNHEALTHY_ONCE comes up unhealthy at its next start only (the file is then removed): a restart
+// that fails once, so that the run rolls back and the rollback's restart comes back healthy.
+import { readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { startKubeletDouble } from "../../src/simulator/kubelet.js";
+
+/** The directory of the control files, inside the container. */
+export const CONTROL_DIR = "/run/kubelet-double";
+/** Written when every component's process is up. */
+export const READY = `${CONTROL_DIR}/ready`;
+/** Holds a component name: its next start is unhealthy. */
+export const UNHEALTHY_ONCE = `${CONTROL_DIR}/unhealthy-once`;
+
+const unhealthyOnce = (component: string): boolean => {
+  let name: string;
+  try {
+    name = readFileSync(UNHEALTHY_ONCE, "utf8").trim();
+  } catch {
+    return false;
+  }
+  if (name !== component) return false;
+  rmSync(UNHEALTHY_ONCE, { force: true });
+  return true;
+};
+
+// Only when run as the entry point: the test imports the paths above.
+if (process.argv[1]?.endsWith("kubelet-main.js") && process.argv[2] === "serve") {
+  mkdirSync(CONTROL_DIR, { recursive: true });
+  const kubelet = await startKubeletDouble({ root: "/", behaviour: (component: string) => (unhealthyOnce(component) ? "unhealthy" : "healthy") });
+  writeFileSync(READY, `${process.pid}\n`);
+  process.stdout.write("kubelet test double: every static pod is running\n");
+  process.once("SIGTERM", () => void kubelet.stop().then(() => process.exit(0)));
+}
