@@ -21,10 +21,14 @@ export const renewCommand: Command = {
   help: `Usage: renew-certs renew all|NAME... [--root DIR] [--dry-run] [--validity-days 365] [--backup-dir DIR]
 
 Renews the named certificates (or all) unconditionally, as "kubeadm certs renew"
-does: a new key of the same type and size, the same subject, SANs and usages, a
-fresh serial, valid from now (minus 5 minutes) for --validity-days, signed by the
-same CA. Kubeconfigs get new embedded credentials and the current CA; everything
-else in them is kept. Certificates of an external CA (no CA key) are skipped.
+does: a new key of the same type and size, the same subject, names and extended
+key usages, kubeadm's key usage and CA:FALSE, a fresh serial, valid from now
+(minus 5 minutes) for --validity-days, signed by the same CA; nothing else of the
+old certificate is copied. Kubeconfigs get new embedded credentials and the
+current CA; everything else in them is kept. Certificates of an external CA (no
+CA key) are skipped. Refused, with nothing written: a leaf that is a CA (exit
+11), one with a critical extension renew-certs does not carry over (12), a CA
+that has expired or is not yet valid (13).
 
 Every new certificate is checked in memory before anything is written. Then the
 files are backed up to the backup directory and replaced atomically, key before
