@@ -6,11 +6,11 @@ import { renewCertificates } from "../../renewal/renew.js";
 import { LEAF_NAMES } from "../../inventory/catalog.js";
 import { faultHook } from "../fault.js";
 
-/** Parses a whole number of days within bounds, or throws a USAGE error naming the flag. */
-export function daysFlag(value: string | undefined, flag: string, min: number, max: number): number | undefined {
+/** Parses a whole number of `unit` within bounds, or throws a USAGE error naming the flag and the unit. */
+export function wholeNumberFlag(value: string | undefined, flag: string, unit: "days" | "seconds", min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new RenewCertsError("USAGE", `${flag} must be a whole number of days from ${min} to ${max} (got ${value})`);
+    throw new RenewCertsError("USAGE", `${flag} must be a whole number of ${unit} from ${min} to ${max} (got ${value})`);
   }
   return Number(value);
 }
@@ -69,9 +69,9 @@ Examples:
       root,
       names: args.positionals,
       dryRun,
-      validityDays: daysFlag(str(args, "validity-days"), "--validity-days", 1, 3650) ?? 365,
+      validityDays: wholeNumberFlag(str(args, "validity-days"), "--validity-days", "days", 1, 3650) ?? 365,
       ...(backupDir ? { backupDir: resolve(backupDir) } : {}),
-      lockTimeoutMs: (daysFlag(str(args, "lock-timeout"), "--lock-timeout", 0, 86_400) ?? 60) * 1000,
+      lockTimeoutMs: (wholeNumberFlag(str(args, "lock-timeout"), "--lock-timeout", "seconds", 0, 86_400) ?? 60) * 1000,
       log: io.log,
       ...(onStep ? { onStep } : {}),
     });
