@@ -18,12 +18,6 @@ export default tseslint.config(
     languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly" } },
   },
   {
-    // The standalone executable's loader: CommonJS, as single executable applications run it.
-    files: ["scripts/**/*.cjs"],
-    languageOptions: { sourceType: "commonjs", globals: { require: "readonly", process: "readonly" } },
-    rules: { "@typescript-eslint/no-require-imports": "off" },
-  },
-  {
     // Only the CLI entry point, tests, benchmarks and the demo touch the process and console.
     files: ["src/cli/main.ts", "src/demo/**/*.ts", "**/*.test.ts", "test/**/*.ts", "bench/**/*.ts"],
     rules: { "no-console": "off", "no-control-regex": "off" },

@@ -1,7 +1,7 @@
 // bench/status: whole-process median wall time and peak memory of `renew-certs status` on a
-// sandbox, beside bare `node -e 0`: as the build runs it (node build/src/cli/main.js), and, when
-// `npm run build` has made them, as users run it (node dist/renew-certs.cjs, dist/renew-certs).
-// Prints numbers; asserts nothing.
+// sandbox, beside bare `node -e 0`, and the start-up ratio of each form to it: as the build runs
+// it (node build/src/cli/main.js), and, when `npm run build` has made them, as users run it (node
+// dist/renew-certs.cjs, and dist/renew-certs, what hosts run). Prints numbers; asserts nothing.
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -33,7 +33,7 @@ try {
   for (const c of cases.slice(1)) {
     console.log(`ratio ${c.label} / node -e 0: ${(median(samples.get(c.label)!.map((x) => x.ms)) / base).toFixed(2)}`);
   }
-  console.log("target: ratio ≤ 1.30 for what users run; peak ≤ 64 MiB");
+  console.log("target: ratio ≤ 2.5 (status costs at most 2.5 bare node starts) for dist/renew-certs, what hosts run; peak ≤ 64 MiB");
 } finally {
   await rm(root, { recursive: true, force: true });
 }

@@ -26,6 +26,10 @@ export type ErrorCode =
   | "ROLLBACK_FAILED" // the control plane did not come back and restoring failed too
   | "LEASE_TIMEOUT" // another host kept the restart lease, or the other API servers were unhealthy
   | "DOCTOR_FAIL" // doctor found a failure
+  | "LEAF_IS_CA" // a certificate kubeadm keeps as a leaf is a CA: never re-issued
+  | "UNKNOWN_CRITICAL" // a leaf carries a critical extension renew-certs does not carry over
+  | "CA_NOT_VALID" // a CA has expired or is not yet valid: its certificates cannot be renewed
+  | "BAD_VALIDITY" // a certificate would be written with NotBefore not before NotAfter
   | "INTERNAL";
 
 export class RenewCertsError extends Error {

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import { Document, isAlias, isMap, isScalar, isSeq, Pair, Scalar, YAMLMap, YAMLSeq, type Node } from "yaml";
 import { RenewCertsError } from "../errors.js";
 import { isOwnCommand, isOwnFile, type Additions } from "./bootstrap.js";
-import { CannotSplice, findPair, indentsSequences, isBlockMap, isBlockSeq, renderLines, type SourceEditor } from "./splice.js";
+import { CannotSplice, findPair, indentsSequences, isBlockMap, isBlockSeq, renderLines, type SourceEditor } from "../util/yaml-splice.js";
 
 /** The three lists of a kubeadmConfigSpec that `capi patch` owns entries in, in the order it writes them. */
 export const LISTS = ["files", "preKubeadmCommands", "postKubeadmCommands"] as const;

@@ -4,7 +4,7 @@ import { additionsFor, isOwnCommand, isOwnFile, type Additions } from "./bootstr
 import { ConfigSpecEditor, isUpToDate, LISTS } from "./config-spec.js";
 import { controlPlaneOf, parseManifests, sourceName, type ControlPlaneDocument } from "./documents.js";
 import { settingsFor, type PatchOptions } from "./options.js";
-import { CannotSplice, SourceEditor } from "./splice.js";
+import { CannotSplice, SourceEditor } from "../util/yaml-splice.js";
 import { clusterClassWarnings, rolloutWarnings } from "./warnings.js";
 
 /** What `capi patch` produced: the YAML for stdout, and warnings for stderr. */

@@ -16,6 +16,10 @@ export const EXIT = {
   ROLLBACK_FAILED: 8,
   LEASE_TIMEOUT: 9,
   DOCTOR_FAIL: 10,
+  LEAF_IS_CA: 11,
+  UNKNOWN_CRITICAL: 12,
+  CA_NOT_VALID: 13,
+  BAD_VALIDITY: 14,
 } as const;
 
 /** The exit code for an error code. */
@@ -31,6 +35,10 @@ export function exitCodeFor(code: ErrorCode): number {
     case "UNHEALTHY": case "ROLLBACK_FAILED": return EXIT.ROLLBACK_FAILED;
     case "LEASE_TIMEOUT": return EXIT.LEASE_TIMEOUT;
     case "DOCTOR_FAIL": return EXIT.DOCTOR_FAIL;
+    case "LEAF_IS_CA": return EXIT.LEAF_IS_CA;
+    case "UNKNOWN_CRITICAL": return EXIT.UNKNOWN_CRITICAL;
+    case "CA_NOT_VALID": return EXIT.CA_NOT_VALID;
+    case "BAD_VALIDITY": return EXIT.BAD_VALIDITY;
     case "INTERNAL": return EXIT.FAILURE;
   }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The entry of `node build/src/cli/main.js` and of the CommonJS bundle: argv in, exit code out
-// (the standalone executable's loader does the same with src/cli/entry-lib.ts).
+// The entry of `node build/src/cli/main.js`, of the CommonJS bundle and of the standalone
+// executable (which runs the bundle): argv in, exit code out.
 // No top-level await: the CommonJS bundle cannot have it.
 import { runMain } from "./run-main.js";
 import { processIO } from "./process-io.js";

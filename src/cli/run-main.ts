@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import { readFileSync } from "node:fs";
 import type { Command, CommandIO } from "./command.js";
 import { RenewCertsError } from "../errors.js";
@@ -64,6 +64,27 @@ const GLOBAL_OPTIONS = {
 } as const;
 
 /**
+ * `args` with each negative number that follows a string option joined to it ("--validity-days
+ * -5" becomes "--validity-days=-5"): parseArgs would read "-5" as an option and answer "argument
+ * is ambiguous", where the option's own check says what it takes. Pure.
+ */
+export function joinNegativeValues(args: readonly string[], options: NonNullable<ParseArgsConfig["options"]>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = args[i + 1];
+    const option = a.startsWith("--") && !a.includes("=") ? options[a.slice(2)] : undefined;
+    if (option?.type === "string" && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
+/**
  * Side effects for runMain; main.ts passes the real process ones. `stderrIsJournal`: stderr is
  * systemd's journal stream, so each line gets its syslog priority (`journalctl -p warning`).
  */
@@ -91,10 +112,13 @@ export async function runMain(argv: string[], io: RunMainIO): Promise<number> {
   let verbose = rest.includes("--verbose");
   try {
     let parsed;
+    const options = { ...GLOBAL_OPTIONS, ...command.options };
     try {
-      parsed = parseArgs({ args: rest, options: { ...GLOBAL_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
+      parsed = parseArgs({ args: joinNegativeValues(rest, options), options, allowPositionals: true, strict: true });
     } catch (e) {
-      throw new RenewCertsError("USAGE", `${(e as Error).message.replace(/\. To specify.*$/s, "")}; see renew-certs ${name} --help`);
+      // One line: node's message may go on with hints about its own syntax.
+      const first = (e as Error).message.split("\n")[0]!.replace(/\.? To specify.*$/, "").replace(/\.$/, "");
+      throw new RenewCertsError("USAGE", `${first}; see renew-certs ${name} --help`);
     }
     if (parsed.values.help) {
       io.stdout(command.help);

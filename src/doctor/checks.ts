@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { Settings } from "../config/settings.js";
 import { HOST_PATHS } from "../config/settings.js";
 import type { Inventory } from "../inventory/scan.js";
-import { LAYOUT } from "../inventory/catalog.js";
+import { CA_ROTATION_URL, LAYOUT } from "../inventory/catalog.js";
 import { decideDue, dueSummary, renewableWindows, notDueMessage } from "../policy/due.js";
 import { DAY_MS } from "../policy/age.js";
 import { manifestsToRestart } from "../manifests/list.js";
@@ -40,10 +40,13 @@ export function checkCertificates(c: DoctorContext): Finding[] {
 
 /** The CAs: renew-certs never renews them; their expiry ends the cluster. */
 export function checkCas(c: DoctorContext): Finding[] {
+  const margin = c.settings.safetyMarginDays;
   return c.inv.cas.filter((ca) => ca.cert).map((ca) => {
-    const left = days(ca.cert!.notAfter.getTime() - c.now.getTime());
-    const fix = "renew the CA by hand (kubeadm does not): see Kubernetes' \"manual rotation of CA certificates\"";
-    return left < 30 ? finding(`CA ${ca.spec.name}`, "FAIL", `expires in ${left} days`, fix)
+    const ms = ca.cert!.notAfter.getTime() - c.now.getTime();
+    const left = days(ms);
+    const fix = `rotate the CA by hand (renew-certs and kubeadm never renew it): ${CA_ROTATION_URL}`;
+    return ms <= 0 ? finding(`CA ${ca.spec.name}`, "FAIL", `expired on ${ca.cert!.notAfter.toISOString()}: the certificates it signs cannot be renewed`, fix)
+      : left < margin ? finding(`CA ${ca.spec.name}`, "FAIL", `expires in ${left} days, within the safety margin of ${margin} days: the certificates it signs are capped at its expiry`, fix)
       : left < 365 ? finding(`CA ${ca.spec.name}`, "WARN", `expires in ${left} days: leaves are capped at its expiry`, fix)
       : finding(`CA ${ca.spec.name}`, "OK", `${left} days left`);
   });

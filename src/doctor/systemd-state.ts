@@ -14,6 +14,10 @@ export const RUN_EXIT_MEANINGS: Readonly<Record<number, string>> = Object.freeze
   7: "the control plane did not come back healthy; the previous files were restored",
   8: "the control plane did not come back healthy and restoring the previous files failed",
   9: "another host kept the restart lease, or the other API servers were unhealthy",
+  11: "a certificate where a leaf belongs is a CA; nothing was changed",
+  12: "a certificate carries a critical extension renew-certs does not keep; nothing was changed",
+  13: "a CA has expired or is not yet valid; nothing was changed",
+  14: "a renewed certificate would not be valid for a moment; nothing was changed",
 });
 
 /** A date and how far it is from `now`, in UTC: "Wed 2026-12-02 00:00 UTC (in 2 h 34 min)". Pure. */

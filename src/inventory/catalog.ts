@@ -34,6 +34,9 @@ export const CAS: readonly CaSpec[] = [
   { name: "front-proxy-ca", longName: "self-signed CA to provision identities for front proxy", baseName: "front-proxy-ca", commonName: "front-proxy-ca" },
 ];
 
+/** Kubernetes' procedure for a CA that has expired or is about to: renew-certs never renews a CA. */
+export const CA_ROTATION_URL = "https://kubernetes.io/docs/tasks/tls/manual-rotation-of-ca-certificates/";
+
 /** kubeadm's renewable certificates, in the order `kubeadm certs check-expiration` prints them. */
 export const LEAVES: readonly LeafSpec[] = [
   { name: "admin.conf", longName: "certificate embedded in the kubeconfig file for the admin to use and for kubeadm itself", kind: "kubeconfig", baseName: "admin.conf", ca: "ca" },

@@ -1,5 +1,6 @@
 import type { Inventory } from "./scan.js";
 import { ageSeconds, DAY_MS } from "../policy/age.js";
+import { CA_ROTATION_URL } from "./catalog.js";
 
 /** One row of `status`: kubeadm's CertificateExpirationInfo plus age and files. */
 export interface CertificateStatus {
@@ -42,22 +43,32 @@ export interface StatusReport {
   warnings: string[];
 }
 
-function times(notBefore: Date | undefined, notAfter: Date | undefined, now: Date, validityDays: number | undefined): { residual: number; age: number; left: number } {
+function times(notBefore: Date | undefined, notAfter: Date | undefined, now: Date, caNotBefore: Date | undefined): { residual: number; age: number; left: number } {
   if (!notBefore || !notAfter) return { residual: 0, age: 0, left: 0 };
   const residual = Math.floor((notAfter.getTime() - now.getTime()) / 1000);
   const life = notAfter.getTime() - notBefore.getTime();
   const left = life <= 0 ? 0 : Math.min(1, Math.max(0, (notAfter.getTime() - now.getTime()) / life));
-  const age = validityDays === undefined ? Math.max(0, Math.floor((now.getTime() - notBefore.getTime()) / 1000)) : ageSeconds(notBefore, notAfter, now, validityDays);
-  return { residual, age, left };
+  return { residual, age: ageSeconds(notBefore, notAfter, now, caNotBefore), left };
 }
 
-/** Builds the status report of an inventory at `now`. Pure. */
-export function buildStatus(inv: Inventory, now: Date, validityDays = 365): StatusReport {
+/** The warning for a CA that has expired or expires within the safety margin, else undefined. */
+function caWarning(name: string, notAfter: Date, now: Date, safetyMarginDays: number): string | undefined {
+  const left = notAfter.getTime() - now.getTime();
+  if (left <= 0) return `CA ${name} EXPIRED on ${notAfter.toISOString()}: renew-certs refuses to renew the certificates it signs; the cluster needs a new CA: rotate it (${CA_ROTATION_URL})`;
+  if (left < safetyMarginDays * DAY_MS) return `CA ${name} EXPIRES in ${Math.floor(left / DAY_MS)} days, within the safety margin of ${safetyMarginDays} days: every certificate it signs is capped at ${notAfter.toISOString()} and renewed again each day until then; rotate the CA now (${CA_ROTATION_URL})`;
+  return undefined;
+}
+
+/**
+ * Builds the status report of an inventory at `now`; a CA with less than `safetyMarginDays` left
+ * (default 30, the setting's default) gets a warning. Pure.
+ */
+export function buildStatus(inv: Inventory, now: Date, safetyMarginDays = 30): StatusReport {
   const warnings: string[] = [];
   const certificates = inv.leaves.map((l): CertificateStatus => {
     const nb = l.cert ? l.cert.notBefore : undefined;
     const na = l.cert ? l.cert.notAfter : undefined;
-    const t = times(nb, na, now, validityDays);
+    const t = times(nb, na, now, l.ca.cert?.notBefore);
     return {
       name: l.spec.name,
       expirationDate: na?.toISOString(),
@@ -75,6 +86,8 @@ export function buildStatus(inv: Inventory, now: Date, validityDays = 365): Stat
     const nb = c.cert ? c.cert.notBefore : undefined;
     const na = c.cert ? c.cert.notAfter : undefined;
     const t = times(nb, na, now, undefined);
+    const warning = na && caWarning(c.spec.name, na, now, safetyMarginDays);
+    if (warning) warnings.push(warning);
     return { name: c.spec.name, expirationDate: na?.toISOString(), residualTime: t.residual, externallyManaged: c.externallyManaged, missing: c.missing, age: t.age, lifetimeLeft: t.left, files: [c.certFile, c.keyFile] };
   });
   for (const c of certificateAuthorities) if (c.missing) warnings.push(`CA ${c.name} is missing (${c.files[0]}): the certificates it signs cannot be renewed`);

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseDocument, stringify } from "yaml";
-import { readPlainBlockYaml, replacePlainScalars, type Value } from "./block-yaml.js";
+import { readPlainBlockYaml } from "./block-yaml.js";
 import { sharedSandbox } from "../../test/support/sandbox.js";
 
 const KUBECONFIGS = ["admin.conf", "super-admin.conf", "controller-manager.conf", "scheduler.conf", "kubelet.conf"];
@@ -87,15 +87,4 @@ test("random edits of a kubeconfig are declined or read exactly as the yaml libr
     counts[agrees(text)]++;
   }
   assert.ok(counts.read > 100 && counts.declined > 100, `both outcomes exercised: ${JSON.stringify(counts)}`);
-});
-
-test("scalars replaced in place keep every other byte; edits outside the subset are declined", () => {
-  const text = "a: x\nlist:\n- name: one\n  v: old\n- name: two\n  v: old2\n";
-  const out = replacePlainScalars(text, (root) => [{ node: (root["list"] as Record<string, Value>[])[1]!, key: "v", value: "new" }]);
-  assert.equal(out, "a: x\nlist:\n- name: one\n  v: old\n- name: two\n  v: new\n");
-  assert.equal(replacePlainScalars(text, (root) => [{ node: root, key: "missing", value: "v" }]), undefined, "no such key");
-  assert.equal(replacePlainScalars(text, (root) => [{ node: root, key: "list", value: "v" }]), undefined, "not a scalar");
-  assert.equal(replacePlainScalars(text, (root) => [{ node: root, key: "a", value: "has space" }]), undefined, "not a plain string");
-  assert.equal(replacePlainScalars(text, (root) => [{ node: root, key: "a", value: "true" }]), undefined, "not a string once written");
-  assert.equal(replacePlainScalars(`# c\n${text}`, () => []), undefined, "comments are the library's");
 });

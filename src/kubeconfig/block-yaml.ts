@@ -4,13 +4,11 @@
 // this reader takes it and declines everything else (comments, quotes, anchors, tags, flow
 // collections, multi-line or non-string scalars, tabs…), for which the caller uses the yaml
 // library. A test checks that whatever it accepts, it reads exactly as the yaml library does.
+// It only reads: a renewal edits kubeconfigs as it edits every YAML file (util/yaml-splice.ts).
+// Why it is kept, measured: README, "What status loads".
 
-import { isDeepStrictEqual } from "node:util";
-
+/** A value of the subset: a string, a list or a mapping. */
 export type Value = string | Value[] | { [key: string]: Value };
-
-/** Where each scalar of a mapping sits: mapping → key → line index of the text. */
-type Positions = WeakMap<object, Map<string, number>>;
 
 /** Thrown inside the reader when the text leaves the subset; never escapes it. */
 class Decline extends Error {}
@@ -33,15 +31,15 @@ function scalar(text: string): Value {
  * The value of `text` when it is a kubeconfig-style block YAML mapping; `undefined` when it uses
  * anything beyond that subset (the yaml library must read it then).
  */
-export function readPlainBlockYaml(text: string, positions?: Positions): Record<string, Value> | undefined {
+export function readPlainBlockYaml(text: string): Record<string, Value> | undefined {
   if (/[\t\r\uFEFF]/.test(text)) return undefined;
-  const lines: { indent: number; body: string; no: number }[] = [];
-  for (const [no, raw] of text.split("\n").entries()) {
+  const lines: { indent: number; body: string }[] = [];
+  for (const raw of text.split("\n")) {
     const body = raw.trimEnd();
     if (body === "") continue;
     if (body === "---" || body === "...") return undefined;
     const indent = body.length - body.trimStart().length;
-    lines.push({ indent, body: body.slice(indent), no });
+    lines.push({ indent, body: body.slice(indent) });
   }
   let i = 0;
 
@@ -56,16 +54,9 @@ export function readPlainBlockYaml(text: string, positions?: Positions): Record<
     while (i < lines.length && lines[i]!.indent === indent && !lines[i]!.body.startsWith("- ")) {
       const m = KEY.exec(lines[i]!.body);
       if (!m || Object.hasOwn(out, m[1]!) || m[1] === "__proto__" || NOT_A_STRING.test(m[1]!)) throw new Decline();
-      const no = lines[i]!.no;
       i++;
       const next = lines[i];
-      if (m[2] !== undefined) {
-        out[m[1]!] = scalar(m[2]);
-        if (positions) {
-          if (!positions.has(out)) positions.set(out, new Map());
-          positions.get(out)!.set(m[1]!, no);
-        }
-      }
+      if (m[2] !== undefined) out[m[1]!] = scalar(m[2]);
       else if (next && next.indent > indent) out[m[1]!] = block(next.indent);
       else if (next && next.indent === indent && next.body.startsWith("- ")) out[m[1]!] = sequence(indent);
       else throw new Decline(); // a null value
@@ -83,7 +74,7 @@ export function readPlainBlockYaml(text: string, positions?: Positions): Record<
       const item = rest.trimStart();
       if (KEY.test(item)) {
         // "- key: value": a mapping whose first key sits on the dash's line.
-        lines[i] = { indent: inner, body: item, no: line.no };
+        lines[i] = { indent: inner, body: item };
         out.push(mapping(inner));
       } else {
         if (item.startsWith("-")) throw new Decline();
@@ -104,36 +95,4 @@ export function readPlainBlockYaml(text: string, positions?: Positions): Record<
     if (e instanceof Decline) return undefined;
     throw e;
   }
-}
-
-/** One scalar to replace: `key` of the mapping `node` (an object of the read value) gets `value`. */
-export interface ScalarEdit {
-  node: Record<string, Value>;
-  key: string;
-  value: string;
-}
-
-/**
- * `text` with some string scalars replaced in place, every other byte kept; `undefined` when the
- * text is not in the subset, an edit names no existing string scalar, or a new value is not a
- * plain string (the caller edits with the yaml library then). `select` picks the edits from the
- * value read. The result is read again and must equal the value with the edits applied.
- */
-export function replacePlainScalars(text: string, select: (root: Record<string, Value>) => ScalarEdit[] | undefined): string | undefined {
-  const positions: Positions = new WeakMap();
-  const root = readPlainBlockYaml(text, positions);
-  if (root === undefined) return undefined;
-  const edits = select(root);
-  if (edits === undefined) return undefined;
-  const lines = text.split("\n");
-  for (const e of edits) {
-    const no = positions.get(e.node)?.get(e.key);
-    const old = e.node[e.key];
-    if (no === undefined || typeof old !== "string" || !SAFE_STRING.test(e.value) || NOT_A_STRING.test(e.value)) return undefined;
-    const line = lines[no]!.trimEnd();
-    lines[no] = line.slice(0, line.length - old.length) + e.value;
-    e.node[e.key] = e.value;
-  }
-  const out = lines.join("\n");
-  return isDeepStrictEqual(readPlainBlockYaml(out), root) ? out : undefined;
 }

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseDocument } from "yaml";
-import { parseKubeconfigDocument, parseKubeconfig, withRenewedCredentials } from "./kubeconfig.js";
+import { parseKubeconfig, withRenewedCredentials } from "./kubeconfig.js";
 
 const b64 = (s: string): string => Buffer.from(s).toString("base64");
 const LONG = b64("-----BEGIN CERTIFICATE-----\n" + "A".repeat(200) + "\n-----END CERTIFICATE-----\n");
@@ -27,47 +27,55 @@ users:
     token: ${"x".repeat(70)}
 `;
 
-test("setting long base64 lines aside before parsing gives the same document as parsing it whole", async () => {
-  const doc = await parseKubeconfigDocument(TEXT);
-  assert.deepEqual(doc.toJS(), parseDocument(TEXT).toJS());
-  assert.equal(doc.toString({ lineWidth: 0, indentSeq: false }), parseDocument(TEXT).toString({ lineWidth: 0, indentSeq: false }));
-});
-
 test("a YAML error is still reported on its own line", async () => {
   const broken = TEXT.replace("kind: Config", "kind: [Config");
   await assert.rejects(parseKubeconfig(broken, "/x/admin.conf"), /kubeconfig \/x\/admin\.conf is not valid YAML \(line 1[45]\)/);
 });
 
-test("renewed credentials replace only the current user's data and keep the rest, comments included", async () => {
+/** The lines of `after` that differ from `before` (same number of lines expected). */
+function changedLines(before: string, after: string): string[] {
+  const a = before.split("\n");
+  const b = after.split("\n");
+  assert.equal(b.length, a.length, "no line added or removed");
+  return b.filter((l, i) => l !== a[i]);
+}
+
+test("renewed credentials replace only the current user's data and keep every other byte, comments and quoting included", async () => {
   const kc = await parseKubeconfig(TEXT, "/x/admin.conf");
   const out = await withRenewedCredentials(kc, "CERT\n", "KEY\n", "CA\n");
-  assert.match(out, /^# written by kubeadm\n/);
-  assert.match(out, new RegExp(`client-certificate-data: ${b64("CERT\n")}\n`));
-  assert.match(out, new RegExp(`certificate-authority-data: ${b64("CA\n")}\n`));
-  assert.match(out, /token: x{70}\n/);
-  assert.match(out, /server: https:\/\/10\.0\.0\.1:6443\n/);
+  assert.deepEqual(changedLines(TEXT, out), [`    certificate-authority-data: ${b64("CA\n")}`, `    client-certificate-data: ${b64("CERT\n")}`, `    client-key-data: ${b64("KEY\n")}`]);
+});
+
+test("a kubeconfig in flow style, with CRLF line ends or an indented list keeps every byte but the new values", async () => {
+  const flow = TEXT.replace(/client-certificate-data: (\S+)\n {4}client-key-data: (\S+)\n/, "{client-certificate-data: $1, client-key-data: $2}\n").replace("  user:\n    {", "  user: {").replace(/\n {4}token: .*\n/, "\n");
+  const indented = TEXT.replace(/^(- | {2})/gm, "  $1");
+  for (const text of [flow, TEXT.replace(/\n/g, "\r\n"), indented]) {
+    const kc = await parseKubeconfig(text, "/x/admin.conf");
+    const out = await withRenewedCredentials(kc, "CERT\n", "KEY\n", "CA\n");
+    const strip = (t: string): string => t.replace(new RegExp(`${b64("CERT\n")}|${b64("KEY\n")}|${b64("CA\n")}|${LONG}|${b64("short")}`, "g"), "V").replace(/"V"/g, "V");
+    assert.equal(strip(out), strip(text), "only the values differ");
+    const again = await parseKubeconfig(out, "/x/admin.conf");
+    assert.equal(again.clientKey?.kind === "data" && again.clientKey.pem, "KEY\n");
+  }
 });
 
 test("a kubeconfig as kubeadm writes it gets its three base64 values replaced in place, every other byte kept", async () => {
   const plain = TEXT.replace("# written by kubeadm\n", "").replace(/client-key-data: .*\n/, `client-key-data: ${b64("old key")}\n`).replace(/token: .*\n/, "");
   const kc = await parseKubeconfig(plain, "/x/admin.conf");
   const out = await withRenewedCredentials(kc, "CERT\n", "KEY\n", "CA\n");
-  const before = plain.split("\n");
-  const after = out.split("\n");
-  assert.equal(after.length, before.length);
-  const changed = after.map((l, i) => (l === before[i] ? undefined : l)).filter((l) => l !== undefined);
-  assert.deepEqual(changed, [`    certificate-authority-data: ${b64("CA\n")}`, `    client-certificate-data: ${b64("CERT\n")}`, `    client-key-data: ${b64("KEY\n")}`]);
+  assert.deepEqual(changedLines(plain, out), [`    certificate-authority-data: ${b64("CA\n")}`, `    client-certificate-data: ${b64("CERT\n")}`, `    client-key-data: ${b64("KEY\n")}`]);
   const again = await parseKubeconfig(out, "/x/admin.conf");
   assert.equal(again.caPem, "CA\n");
   assert.equal(again.clientCertificate?.kind === "data" && again.clientCertificate.pem, "CERT\n");
   assert.equal(again.clientKey?.kind === "data" && again.clientKey.pem, "KEY\n");
 });
 
-test("a kubeconfig without the key to set is edited by the yaml library, which adds it", async () => {
-  const noCa = TEXT.replace("# written by kubeadm\n", "").replace(/client-key-data: .*\n/, "").replace(/token: .*\n/, "");
-  const kc = await parseKubeconfig(noCa, "/x/admin.conf");
+test("a kubeconfig without the key to set gets it as a line of the user's mapping, every other line kept", async () => {
+  const noKey = TEXT.replace(/^ *client-key-data: .*\n/m, "");
+  const kc = await parseKubeconfig(noKey, "/x/admin.conf");
   assert.equal(kc.clientKey, undefined);
   const out = await withRenewedCredentials(kc, "CERT\n", "KEY\n", "CA\n");
-  assert.match(out, new RegExp(`client-key-data: ${b64("KEY\n")}\n`));
+  assert.match(out, new RegExp(`    token: x{70}\n    client-key-data: ${b64("KEY\n")}\n$`));
   assert.equal(parseDocument(out).errors.length, 0);
+  assert.equal(out.replace(/.*client-key-data.*\n/, "").replace(/(data: )\S+/g, "$1V"), noKey.replace(/(data: )\S+/g, "$1V"));
 });

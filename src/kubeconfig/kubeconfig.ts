@@ -2,10 +2,11 @@ import { isAbsolute, join, dirname } from "node:path";
 import type { Document, YAMLMap } from "yaml";
 import { RenewCertsError } from "../errors.js";
 import { decodeBase64Field } from "../pki/pem.js";
-import { readPlainBlockYaml, replacePlainScalars, type ScalarEdit, type Value } from "./block-yaml.js";
+import { readPlainBlockYaml } from "./block-yaml.js";
 
 // The yaml library is loaded on first use: kubeconfigs as kubeadm and kubectl write them are read
-// without it (block-yaml.ts); it parses anything else, and edits every kubeconfig that is renewed.
+// without it (block-yaml.ts, for `status`); it parses anything else, and locates what a renewal
+// edits in every kubeconfig (util/yaml-splice.ts splices the text there).
 type Yaml = typeof import("yaml");
 let yamlModule: Promise<Yaml> | undefined;
 function loadYaml(): Promise<Yaml> {
@@ -65,28 +66,6 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-// A kubeconfig is mostly long base64 scalars, and the YAML lexer reads them a character at a time:
-// they are set aside before parsing (same line, so error line numbers hold) and put back after.
-const LONG_PLAIN_BASE64 = /^([ \t]*(?:- )?[A-Za-z0-9_.-]+:[ \t]+)([A-Za-z0-9+/]{64,}={0,2})[ \t]*$/gm;
-const PLACEHOLDER = /^__renew_certs_long_scalar_(\d+)__$/;
-
-/** Parses YAML like parseDocument, faster for documents made of long base64 lines. */
-export async function parseKubeconfigDocument(text: string): Promise<Document> {
-  const { parseDocument, visit, isScalar } = await loadYaml();
-  const values: string[] = [];
-  const shielded = text.replace(LONG_PLAIN_BASE64, (_m, head: string, value: string) => `${head}__renew_certs_long_scalar_${values.push(value) - 1}__`);
-  const doc = parseDocument(shielded, { keepSourceTokens: false });
-  if (values.length > 0) {
-    visit(doc, {
-      Scalar(_key, node) {
-        const m = typeof node.value === "string" ? PLACEHOLDER.exec(node.value) : null;
-        if (m && isScalar(node)) node.value = values[Number(m[1])];
-      },
-    });
-  }
-  return doc;
-}
-
 /**
  * Parses kubeconfig `text` read from `file`. `root` resolves absolute file references
  * (client-certificate: /var/lib/…) under --root; relative ones resolve beside the kubeconfig.
@@ -140,7 +119,9 @@ export async function parseKubeconfig(text: string, file: string, root = "/"): P
 
 /**
  * The kubeconfig text with new embedded client certificate, key and CA for the current user
- * and cluster; every other node of the document (comments, other users, order) is kept.
+ * and cluster: each value is replaced where it stands (or added to its mapping), every other byte
+ * of the file (comments, other users, order, quoting) is kept. The result is read back and must
+ * hold the new values.
  */
 export async function withRenewedCredentials(kc: Kubeconfig, certPem: string, keyPem: string, caPem: string | undefined): Promise<string> {
   const b64 = (s: string): string => Buffer.from(s, "utf8").toString("base64");
@@ -148,26 +129,28 @@ export async function withRenewedCredentials(kc: Kubeconfig, certPem: string, ke
   if (kc.clientCertificate?.kind !== "file") sets.push({ section: "users", name: kc.userName, key: "client-certificate-data", value: b64(certPem) });
   if (kc.clientKey?.kind !== "file") sets.push({ section: "users", name: kc.userName, key: "client-key-data", value: b64(keyPem) });
   if (caPem !== undefined && kc.caPem !== undefined) sets.push({ section: "clusters", name: kc.clusterName, key: "certificate-authority-data", value: b64(caPem) });
-  // A kubeconfig as kubeadm writes it: the base64 values are replaced where they stand.
-  const inPlace = replacePlainScalars(kc.text, (root) => {
-    const edits: ScalarEdit[] = [];
-    for (const s of sets) {
-      const node = named(root, s.section, s.name, kc.file) as Record<string, Value>;
-      edits.push({ node, key: s.key, value: s.value });
-    }
-    return edits;
-  });
-  if (inPlace !== undefined) return inPlace;
-  // Anything else (comments, quotes, a key to add…): the yaml library edits the document.
   const yaml = await loadYaml();
-  const doc = await parseKubeconfigDocument(kc.text);
-  for (const s of sets) namedNode(yaml, doc, s.section, s.name, kc.file).set(s.key, s.value);
-  return doc.toString({ lineWidth: 0, indentSeq: false });
+  // Loaded here, not on import: the editor needs the yaml library, which `status` does without.
+  const { SourceEditor, appendToMap, findPair, replaceValue } = await import("../util/yaml-splice.js");
+  const doc = yaml.parseDocument(kc.text);
+  const ed = new SourceEditor(kc.text);
+  for (const s of sets) {
+    const map = namedNode(yaml, doc, s.section, s.name, kc.file);
+    const pair = findPair(map, s.key);
+    // Base64 is a plain scalar anywhere: no indicator, no blank, no ": " or " #".
+    if (pair) replaceValue(ed, pair, s.value);
+    else appendToMap(ed, map, s.key, s.value);
+  }
+  const out = ed.apply();
+  const check = yaml.parseDocument(out);
+  const ok = check.errors.length === 0 && sets.every((s) => namedNode(yaml, check, s.section, s.name, kc.file).get(s.key) === s.value);
+  if (!ok) throw new RenewCertsError("INTERNAL", `could not put the new credentials into ${kc.file} without reformatting it: renew it with kubeadm (kubeadm certs renew), or report this kubeconfig's shape`, { file: kc.file });
+  return out;
 }
 
 /** Reads a kubeconfig the block reader declined, with the yaml library; its errors name the line. */
 async function parseWithLibrary(text: string, file: string): Promise<unknown> {
-  const doc = await parseKubeconfigDocument(text);
+  const doc = (await loadYaml()).parseDocument(text);
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     const line = e.linePos?.[0]?.line;

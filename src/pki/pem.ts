@@ -1,50 +1,31 @@
-import { createRequire } from "node:module";
-import type { KeyObject, X509Certificate } from "node:crypto";
+import { X509Certificate, createPrivateKey, type KeyObject } from "node:crypto";
 import { RenewCertsError } from "../errors.js";
-import { certificateFields, type CertificateFields } from "./der.js";
-
-// node:crypto is loaded on first use, not on import: `status` reads dates only and never pays
-// for loading it (a few milliseconds of a command that should feel instant).
-const requireBuiltin = createRequire(import.meta.url);
-let cryptoModule: typeof import("node:crypto") | undefined;
-function nodeCrypto(): typeof import("node:crypto") {
-  return (cryptoModule ??= requireBuiltin("node:crypto") as typeof import("node:crypto"));
-}
 
 /**
- * A certificate read from a PEM file or a kubeconfig field. Its dates, names and extensions are
- * read from the DER at once; OpenSSL's view (`x509`: signature checks, public key, fingerprint)
- * is made on first use and throws the same "cannot be parsed" error when OpenSSL rejects it.
+ * A certificate read from a PEM file or a kubeconfig field, parsed by OpenSSL (node:crypto): its
+ * dates for `status` and the policy; signature checks, public key and fingerprint through `x509`.
+ * The X.509 library reads the rest (names, extensions) when a renewal needs it (pki/sign.ts).
  */
 export class Certificate {
   readonly der: Buffer;
   readonly source: string;
-  readonly fields: CertificateFields;
-  #x509: X509Certificate | undefined;
+  readonly x509: X509Certificate;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
 
-  constructor(der: Buffer, source: string, fields: CertificateFields) {
+  constructor(der: Buffer, source: string) {
     this.der = der;
     this.source = source;
-    this.fields = fields;
-  }
-
-  get notBefore(): Date {
-    return this.fields.notBefore;
-  }
-
-  get notAfter(): Date {
-    return this.fields.notAfter;
-  }
-
-  get x509(): X509Certificate {
-    if (!this.#x509) {
-      try {
-        this.#x509 = new (nodeCrypto().X509Certificate)(this.der);
-      } catch (cause) {
-        throw unparseable(this.source, cause);
-      }
+    try {
+      this.x509 = new X509Certificate(der);
+    } catch (cause) {
+      throw unparseable(source, cause);
     }
-    return this.#x509;
+    // OpenSSL reads the first certificate and ignores what follows: trailing bytes are damage too.
+    if (this.x509.raw.length !== der.length) throw unparseable(source);
+    this.notBefore = new Date(this.x509.validFrom);
+    this.notAfter = new Date(this.x509.validTo);
+    if (Number.isNaN(this.notBefore.getTime()) || Number.isNaN(this.notAfter.getTime())) throw unparseable(source);
   }
 }
 
@@ -77,12 +58,7 @@ export function parseCertificatePem(text: string, source: string): Certificate {
   }
   const body = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(text)?.[1] ?? "";
   if (!/^[A-Za-z0-9+/=\s]+$/.test(body)) throw unparseable(source);
-  const der = Buffer.from(body, "base64");
-  try {
-    return new Certificate(der, source, certificateFields(der));
-  } catch (cause) {
-    throw unparseable(source, cause);
-  }
+  return new Certificate(Buffer.from(body, "base64"), source);
 }
 
 /** Parses a PEM private key (PKCS#1, SEC1 or PKCS#8). `source` names the file for the error. */
@@ -92,7 +68,7 @@ export function parsePrivateKeyPem(text: string, source: string): KeyObject {
     throw new RenewCertsError("PEM", `${source} is not a PEM private key: restore the file from a backup`, { file: source });
   }
   try {
-    return nodeCrypto().createPrivateKey({ key: text, format: "pem" });
+    return createPrivateKey({ key: text, format: "pem" });
   } catch (cause) {
     throw new RenewCertsError("PEM", `${source} holds a private key that cannot be parsed (truncated or corrupt): restore the file from a backup`, { file: source, cause });
   }

@@ -1,5 +1,5 @@
-import { x509 } from "./sign.js";
-import { subjectKeyIdExtension } from "./sign.js";
+import { x509, subjectKeyIdExtension } from "./sign.js";
+import { LEAF_KEY_USAGE } from "./allow-list.js";
 import type { KeyObject } from "node:crypto";
 
 /** What a new certificate says about itself: kubeadm's certutil.Config. */
@@ -12,11 +12,13 @@ export interface CertProfile {
   usages: ("serverAuth" | "clientAuth")[];
 }
 
-/** The extensions kubeadm's pkiutil.NewSignedCert writes for a leaf certificate. */
-export function leafExtensions(profile: CertProfile, keyType: "rsa" | "ec"): x509.Extension[] {
-  const flags = keyType === "rsa" ? x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment : x509.KeyUsageFlags.digitalSignature;
+/**
+ * The extensions kubeadm's pkiutil.NewSignedCert writes for a leaf certificate. `_keyType` is
+ * accepted for callers that know it: kubeadm writes the same key usage for RSA and ECDSA keys.
+ */
+export function leafExtensions(profile: CertProfile, _keyType: "rsa" | "ec"): x509.Extension[] {
   const ext: x509.Extension[] = [
-    new x509.KeyUsagesExtension(flags, true),
+    new x509.KeyUsagesExtension(LEAF_KEY_USAGE, true),
     new x509.ExtendedKeyUsageExtension(profile.usages.map((u) => (u === "serverAuth" ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth)), false),
     new x509.BasicConstraintsExtension(false, undefined, true),
   ];

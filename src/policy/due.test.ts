@@ -20,13 +20,18 @@ const cases: { name: string; certs: CertWindow[]; policy?: Partial<DuePolicy>; d
   { name: "a PKI issued a year and a half ago has expired and is due", certs: pki(550), due: true, kinds: ["expired"] },
   {
     name: "a PKI just renewed by kubeadm before v1.31 (the CA's NotBefore years ago, NotAfter = now + 365 days) is not due",
-    certs: ["apiserver", "admin.conf"].map((name) => ({ name, notBefore: new Date(now.getTime() - 3 * 365 * DAY_MS), notAfter: new Date(now.getTime() + 365 * DAY_MS) })),
+    certs: ["apiserver", "admin.conf"].map((name) => ({ name, notBefore: new Date(now.getTime() - 3 * 365 * DAY_MS), notAfter: new Date(now.getTime() + 365 * DAY_MS), caNotBefore: new Date(now.getTime() - 3 * 365 * DAY_MS) })),
     due: false,
   },
   {
     name: "a PKI renewed by kubeadm before v1.31 sixty days ago is due by age",
-    certs: [{ name: "apiserver", notBefore: new Date(now.getTime() - 3 * 365 * DAY_MS), notAfter: new Date(now.getTime() + 305 * DAY_MS) }],
+    certs: [{ name: "apiserver", notBefore: new Date(now.getTime() - 3 * 365 * DAY_MS), notAfter: new Date(now.getTime() + 305 * DAY_MS), caNotBefore: new Date(now.getTime() - 3 * 365 * DAY_MS) }],
     due: true, kinds: ["older-than-interval"],
+  },
+  {
+    name: "a certificate renewed with a validity of 730 days, 61 days ago, is due by age (not 0 days old for a year)",
+    certs: [{ name: "apiserver", notBefore: new Date(now.getTime() - 61 * DAY_MS - FIVE_MIN), notAfter: new Date(now.getTime() + 669 * DAY_MS), caNotBefore: new Date(now.getTime() - 3 * 365 * DAY_MS) }],
+    policy: { validityDays: 730 }, due: true, kinds: ["older-than-interval"],
   },
   {
     name: "a young certificate that expires within the margin (capped at its CA) is due",

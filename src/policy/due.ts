@@ -1,12 +1,14 @@
 import type { Inventory } from "../inventory/scan.js";
 import { RenewCertsError } from "../errors.js";
-import { ageSeconds, issuedAt, DAY_MS, DEFAULT_VALIDITY_DAYS } from "./age.js";
+import { ageSeconds, issuedAt, DAY_MS } from "./age.js";
 
 /** A renewable certificate's validity window. */
 export interface CertWindow {
   name: string;
   notBefore: Date;
   notAfter: Date;
+  /** The issuing CA's NotBefore: tells kubeadm's pre-v1.31 certificates apart (policy/age.ts). */
+  caNotBefore?: Date;
 }
 
 /** The settings the decision depends on (a subset of Settings). */
@@ -70,10 +72,8 @@ export function checkInterval(p: DuePolicy, source: string): void {
 export function decideDue(certs: readonly CertWindow[], p: DuePolicy, now: Date): DueDecision {
   const ages = certs.map((c) => ({
     c,
-    // kubeadm's fixed 365 days, not the configured validity: the "NotAfter − validity" rule only
-    // recovers the issue time of certificates old kubeadm wrote, and those always lived 365 days.
-    issued: issuedAt(c.notBefore, c.notAfter, now, DEFAULT_VALIDITY_DAYS),
-    age: ageSeconds(c.notBefore, c.notAfter, now, DEFAULT_VALIDITY_DAYS),
+    issued: issuedAt(c.notBefore, c.notAfter, now, c.caNotBefore),
+    age: ageSeconds(c.notBefore, c.notAfter, now, c.caNotBefore),
   }));
   const top = ages.reduce<(typeof ages)[number] | undefined>((a, b) => (a === undefined || b.age > a.age ? b : a), undefined);
   const oldest = top && { name: top.c.name, ageDays: Math.floor(top.age / 86_400), ageSeconds: top.age, issuedAt: top.issued };
@@ -98,7 +98,7 @@ export function decideDue(certs: readonly CertWindow[], p: DuePolicy, now: Date)
 export function renewableWindows(inv: Inventory): CertWindow[] {
   return inv.leaves
     .filter((l) => !l.missing && !l.externallyManaged && l.cert)
-    .map((l) => ({ name: l.spec.name, notBefore: l.cert!.notBefore, notAfter: l.cert!.notAfter }));
+    .map((l) => ({ name: l.spec.name, notBefore: l.cert!.notBefore, notAfter: l.cert!.notAfter, caNotBefore: l.ca.cert?.notBefore }));
 }
 
 /** The one log line of a run that does not renew: disabled, or not due with the oldest certificate and the due date. */

@@ -1,3 +1,4 @@
+import { stat } from "node:fs/promises";
 import type { Inventory, LeafEntry } from "../inventory/scan.js";
 import { LEAF_NAMES } from "../inventory/catalog.js";
 import { RenewCertsError } from "../errors.js";
@@ -10,6 +11,8 @@ export interface FileWrite {
   content: string;
   mode: number | undefined;
   what: string;
+  /** Set when the file receives a private key and its mode was wider than 0600: for the log. */
+  note?: string;
 }
 
 /** A leaf that will not be renewed, and why (for people). */
@@ -55,30 +58,46 @@ export function selectLeaves(inv: Inventory, names: readonly string[]): { select
   return { selected, skipped };
 }
 
+/** Mode of every file that receives a private key, whatever its mode was. */
+const KEY_MODE = 0o600;
+
+/** Adds a note to each write that narrows a file's mode to 0600 because it receives a key. */
+async function noteNarrowed(writes: FileWrite[]): Promise<FileWrite[]> {
+  for (const w of writes) {
+    if (w.mode !== KEY_MODE) continue;
+    const old = await stat(w.path).then((s) => s.mode & 0o777, () => undefined);
+    if (old !== undefined && old !== KEY_MODE) {
+      w.note = `${w.path} had mode 0${old.toString(8)}; it holds a private key, so it is written with mode 0600`;
+    }
+  }
+  return writes;
+}
+
 /**
  * The writes that store one renewed leaf, in a safe order: key before certificate (a reader
- * that sees the new certificate then also finds its key); a kubeconfig is one write.
+ * that sees the new certificate then also finds its key); a kubeconfig is one write. Every file
+ * that receives the private key is written 0600, whatever its mode was.
  */
 export async function writesFor(r: Reissued): Promise<FileWrite[]> {
   const leaf = r.loaded.leaf;
   const kc = leaf.kubeconfig;
   if (!kc) {
-    return [
-      { path: leaf.keyFile, content: r.keyPem, mode: 0o600, what: "key" },
+    return noteNarrowed([
+      { path: leaf.keyFile, content: r.keyPem, mode: KEY_MODE, what: "key" },
       { path: leaf.certFile, content: r.certPem, mode: undefined, what: "certificate" },
-    ];
+    ]);
   }
   const out: FileWrite[] = [];
   if (leaf.certFile !== kc.file && leaf.certFile === leaf.keyFile) {
-    out.push({ path: leaf.certFile, content: r.certPem + r.keyPem, mode: 0o600, what: "certificate and key" });
+    out.push({ path: leaf.certFile, content: r.certPem + r.keyPem, mode: KEY_MODE, what: "certificate and key" });
   } else {
-    if (leaf.keyFile !== kc.file) out.push({ path: leaf.keyFile, content: r.keyPem, mode: 0o600, what: "key" });
+    if (leaf.keyFile !== kc.file) out.push({ path: leaf.keyFile, content: r.keyPem, mode: KEY_MODE, what: "key" });
     if (leaf.certFile !== kc.file) out.push({ path: leaf.certFile, content: r.certPem, mode: undefined, what: "certificate" });
   }
   const text = await withRenewedCredentials(kc, r.certPem, r.keyPem, r.loaded.ca.pem);
   const caChanged = kc.caPem !== undefined && kc.caPem.trim() !== r.loaded.ca.pem.trim();
   if (leaf.certFile === kc.file || leaf.keyFile === kc.file || caChanged) {
-    out.push({ path: kc.file, content: text, mode: undefined, what: "kubeconfig" });
+    out.push({ path: kc.file, content: text, mode: leaf.keyFile === kc.file ? KEY_MODE : undefined, what: "kubeconfig" });
   }
-  return out;
+  return noteNarrowed(out);
 }

@@ -6,7 +6,7 @@ import { generateKey, keySpecOf } from "../pki/keys.js";
 import type { Logger } from "../log/logger.js";
 import { writeFilesAtomic, removeStrayTemps, removeStrayTempsOf, type AtomicWriteOptions } from "../util/atomic.js";
 import { loadCa, loadLeaf, type LoadedCa } from "./material.js";
-import { reissue, type Reissued } from "./reissue.js";
+import { capWarning, reissue, type Reissued } from "./reissue.js";
 import { checkNames, selectLeaves, writesFor, type FileWrite, type Skipped } from "./plan.js";
 import { createBackup, openBackup, restoreFiles, sha256 } from "./backup.js";
 import { acquireLock, type Lock } from "./lock.js";
@@ -138,12 +138,12 @@ export async function renewCertificates(o: RenewOptions): Promise<RenewResult> {
     for (const l of selected) loaded.push(await loadLeaf(l, cas.get(l.spec.ca)!));
     const reissued: Reissued[] = await Promise.all(loaded.map(async (l, i) => reissue(l, start, validityDays, await (early[i] ?? generateKey(l.spec)))));
     for (const r of reissued) {
-      if (r.cappedAtCaDaysLeft !== undefined) {
-        log.warn(`CERTIFICATE ${r.loaded.leaf.spec.name} CAPPED AT ITS CA'S EXPIRY: CA ${r.loaded.ca.entry.spec.name} has only ${r.cappedAtCaDaysLeft} days left; renew the CA (kubeadm does not) before it expires`, { notAfter: r.notAfter.toISOString() });
-      }
+      const capped = capWarning(r);
+      if (capped) log.warn(capped, { notAfter: r.notAfter.toISOString() });
     }
     const writesEach = await Promise.all(reissued.map(writesFor));
     const writes: FileWrite[] = writesEach.flat();
+    for (const w of writes) if (w.note) log.warn(w.note);
     const renewed: RenewedCertificate[] = reissued.map((r, i) => ({
       name: r.loaded.leaf.spec.name,
       files: writesEach[i]!.map((w) => w.path),

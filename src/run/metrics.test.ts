@@ -13,6 +13,7 @@ const base: RunMetrics = {
     { name: "apiserver", ca: "ca", notAfter: new Date(Date.UTC(2027, 10, 28)) },
     { name: "etcd-server", ca: "etcd-ca", notAfter: new Date(Date.UTC(2027, 5, 1)) },
     { name: 'odd"name\\x', ca: "ca", notAfter: new Date(Date.UTC(2027, 0, 1)) },
+    { name: "front-proxy-ca", ca: "front-proxy-ca", notAfter: new Date(Date.UTC(2035, 0, 1)), authority: true },
   ],
   runAt,
   success: true,
@@ -31,6 +32,7 @@ test("the text file parses as the exposition format, with HELP and TYPE before e
   const expiry = e.samples.filter((s) => s.name === METRICS.expiry);
   assert.deepEqual(expiry.map((s) => s.labels), [{ name: "apiserver", ca: "ca" }, { name: "etcd-server", ca: "etcd-ca" }, { name: 'odd"name\\x', ca: "ca" }]);
   assert.equal(expiry[1]!.value, Date.UTC(2027, 5, 1) / 1000);
+  assert.deepEqual(e.samples.filter((s) => s.name === METRICS.caExpiry).map((s) => [s.labels, s.value]), [[{ name: "front-proxy-ca" }, Date.UTC(2035, 0, 1) / 1000]], "a CA has its own expiry metric, not a certificate's");
   assert.equal(e.samples.find((s) => s.name === METRICS.lastRun)!.value, 1795867200.5);
   assert.equal(e.samples.find((s) => s.name === METRICS.lastRunSuccess)!.value, 1);
   assert.equal(e.samples.find((s) => s.name === METRICS.lastRenewal)!.value, 1795867200.5);
@@ -83,7 +85,7 @@ test("an unreadable old metrics file is an error naming it", async (t) => {
 const here = dirname(fileURLToPath(import.meta.url));
 const RULE = join(here, "../../../deploy/prometheus-rule.yaml");
 
-test("the shipped PrometheusRule parses and alerts on a failed run, no run for 2 days and a certificate expiring within 14 days", async () => {
+test("the shipped PrometheusRule parses and alerts on a failed run, no run for 2 days, a certificate expiring within 14 days and a CA expiring within 30", async () => {
   const rule = parse(await readFile(RULE, "utf8")) as { apiVersion: string; kind: string; spec: { groups: { rules: { alert: string; expr: string; labels: { severity: string } }[] }[] } };
   assert.equal(rule.apiVersion, "monitoring.coreos.com/v1");
   assert.equal(rule.kind, "PrometheusRule");
@@ -92,6 +94,7 @@ test("the shipped PrometheusRule parses and alerts on a failed run, no run for 2
     ["RenewCertsLastRunFailed", METRICS.lastRunSuccess, /== 0$/],
     ["RenewCertsNotRunRecently", METRICS.lastRun, /> 2 \* 86400$/],
     ["RenewCertsCertificateExpiringSoon", METRICS.expiry, /< 14 \* 86400$/],
+    ["RenewCertsCAExpiringSoon", METRICS.caExpiry, /< 30 \* 86400$/],
   ];
   assert.equal(alerts.size, expect.length);
   for (const [alert, metric, threshold] of expect) {

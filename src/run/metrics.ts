@@ -7,6 +7,7 @@ import { writeFileAtomic } from "../util/atomic.js";
 /** The metric names renew-certs exports (node_exporter's textfile collector format). */
 export const METRICS = {
   expiry: "renew_certs_certificate_expiry_timestamp_seconds",
+  caExpiry: "renew_certs_ca_expiry_timestamp_seconds",
   lastRun: "renew_certs_last_run_timestamp_seconds",
   lastRunSuccess: "renew_certs_last_run_success",
   lastRenewal: "renew_certs_last_renewal_timestamp_seconds",
@@ -14,6 +15,7 @@ export const METRICS = {
 
 const HELP: Record<string, string> = {
   [METRICS.expiry]: "NotAfter of each kubeadm certificate, in unix seconds.",
+  [METRICS.caExpiry]: "NotAfter of each kubeadm CA, in unix seconds: renew-certs never renews a CA and caps the certificates it signs there.",
   [METRICS.lastRun]: "When renew-certs run last finished, in unix seconds.",
   [METRICS.lastRunSuccess]: "1 when the last renew-certs run succeeded (renewed and healthy, not due, or disabled), else 0.",
   [METRICS.lastRenewal]: "When renew-certs last renewed the certificates, in unix seconds.",
@@ -21,8 +23,8 @@ const HELP: Record<string, string> = {
 
 /** What one run reports. */
 export interface RunMetrics {
-  /** Every certificate present on disk, with its CA and NotAfter. */
-  certificates: { name: string; ca: string; notAfter: Date }[];
+  /** Every certificate present on disk, with its CA and NotAfter; `authority` marks the CAs themselves. */
+  certificates: { name: string; ca: string; notAfter: Date; authority?: boolean }[];
   /** When the run finished. */
   runAt: Date;
   success: boolean;
@@ -47,9 +49,10 @@ export interface Exposition {
 const seconds = (d: Date): string => String(d.getTime() / 1000);
 const escapeLabel = (v: string): string => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 
-/** The certificates of an inventory for the expiry metric (every leaf present on disk). */
+/** The certificates of an inventory for the expiry metrics: every leaf and CA present on disk. */
 export function certificateMetrics(inv: Inventory): RunMetrics["certificates"] {
-  return inv.leaves.filter((l) => l.cert).map((l) => ({ name: l.spec.name, ca: l.spec.ca, notAfter: l.cert!.notAfter }));
+  const leaves = inv.leaves.filter((l) => l.cert).map((l) => ({ name: l.spec.name, ca: l.spec.ca, notAfter: l.cert!.notAfter }));
+  return [...leaves, ...inv.cas.filter((c) => c.cert).map((c) => ({ name: c.spec.name, ca: c.spec.name, notAfter: c.cert!.notAfter, authority: true }))];
 }
 
 /** Renders the text file. `previous` is the old file's text: its last renewal time is kept when this run did not renew. Pure. */
@@ -59,7 +62,8 @@ export function renderMetrics(m: RunMetrics, previous?: string): string {
     if (samples.length === 0) return;
     lines.push(`# HELP ${name} ${HELP[name]}`, `# TYPE ${name} gauge`, ...samples);
   };
-  metric(METRICS.expiry, m.certificates.map((c) => `${METRICS.expiry}{name="${escapeLabel(c.name)}",ca="${escapeLabel(c.ca)}"} ${seconds(c.notAfter)}`));
+  metric(METRICS.expiry, m.certificates.filter((c) => !c.authority).map((c) => `${METRICS.expiry}{name="${escapeLabel(c.name)}",ca="${escapeLabel(c.ca)}"} ${seconds(c.notAfter)}`));
+  metric(METRICS.caExpiry, m.certificates.filter((c) => c.authority).map((c) => `${METRICS.caExpiry}{name="${escapeLabel(c.name)}"} ${seconds(c.notAfter)}`));
   metric(METRICS.lastRun, [`${METRICS.lastRun} ${seconds(m.runAt)}`]);
   metric(METRICS.lastRunSuccess, [`${METRICS.lastRunSuccess} ${m.success ? 1 : 0}`]);
   let renewal = m.renewedAt ? seconds(m.renewedAt) : undefined;

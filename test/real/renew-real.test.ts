@@ -127,22 +127,28 @@ test("etcd started on the old certificates keeps accepting fresh handshakes whil
   void exited.then(() => { done = true; });
   let ok = 0;
   let failed = 0;
+  let windows = 0;
   const deadline = Date.now() + 30_000;
   // Bounded: until the renewal is over (plus 50 more), at most 2,000 handshakes or 30 s.
-  for (let extra = 0; ok + failed < 2000 && Date.now() < deadline && extra < 50; ) {
+  for (let extra = 0, last = true; ok + failed < 2000 && Date.now() < deadline && extra < 50; ) {
     try {
       await handshake(root, port);
       ok++;
+      last = true;
     } catch {
       failed++;
+      if (last) windows++;
+      last = false;
     }
     if (done) extra++;
   }
   assert.equal(await exited, 0);
-  t.diagnostic(`live reload: ${ok} handshakes succeeded, ${failed} failed while 4 etcd certificate pairs were replaced`);
+  t.diagnostic(`live reload: ${ok} handshakes succeeded, ${failed} failed in ${windows} window(s) while 4 etcd certificate pairs were replaced`);
   assert.ok(ok > 0);
-  // At most one failure per replaced pair (etcd server, peer, healthcheck client; the instant between key and certificate renames).
-  assert.ok(failed <= 4, `failures: ${failed}`);
+  // Handshakes fail only in the instant between a pair's key and certificate renames: at most one
+  // window of consecutive failures per replaced pair, however many handshakes a slow machine
+  // squeezes into one.
+  assert.ok(windows <= 4, `failure windows: ${windows} (${failed} failed handshakes)`);
   const newSerial = await handshake(root, port);
   assert.notEqual(newSerial, oldSerial);
   const onDisk = new X509Certificate(await readFile(join(root, PKI, "etcd/server.crt")));

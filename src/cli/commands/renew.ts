@@ -6,11 +6,11 @@ import { renewCertificates } from "../../renewal/renew.js";
 import { LEAF_NAMES } from "../../inventory/catalog.js";
 import { faultHook } from "../fault.js";
 
-/** Parses a whole number of days within bounds, or throws a USAGE error naming the flag. */
-export function daysFlag(value: string | undefined, flag: string, min: number, max: number): number | undefined {
+/** Parses a whole number of `unit` within bounds, or throws a USAGE error naming the flag and the unit. */
+export function wholeNumberFlag(value: string | undefined, flag: string, unit: "days" | "seconds", min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new RenewCertsError("USAGE", `${flag} must be a whole number of days from ${min} to ${max} (got ${value})`);
+    throw new RenewCertsError("USAGE", `${flag} must be a whole number of ${unit} from ${min} to ${max} (got ${value})`);
   }
   return Number(value);
 }
@@ -21,10 +21,14 @@ export const renewCommand: Command = {
   help: `Usage: renew-certs renew all|NAME... [--root DIR] [--dry-run] [--validity-days 365] [--backup-dir DIR]
 
 Renews the named certificates (or all) unconditionally, as "kubeadm certs renew"
-does: a new key of the same type and size, the same subject, SANs and usages, a
-fresh serial, valid from now (minus 5 minutes) for --validity-days, signed by the
-same CA. Kubeconfigs get new embedded credentials and the current CA; everything
-else in them is kept. Certificates of an external CA (no CA key) are skipped.
+does: a new key of the same type and size, the same subject, names and extended
+key usages, kubeadm's key usage and CA:FALSE, a fresh serial, valid from now
+(minus 5 minutes) for --validity-days, signed by the same CA; nothing else of the
+old certificate is copied. Kubeconfigs get new embedded credentials and the
+current CA; everything else in them is kept. Certificates of an external CA (no
+CA key) are skipped. Refused, with nothing written: a leaf that is a CA (exit
+11), one with a critical extension renew-certs does not carry over (12), a CA
+that has expired or is not yet valid (13).
 
 Every new certificate is checked in memory before anything is written. Then the
 files are backed up to the backup directory and replaced atomically, key before
@@ -65,9 +69,9 @@ Examples:
       root,
       names: args.positionals,
       dryRun,
-      validityDays: daysFlag(str(args, "validity-days"), "--validity-days", 1, 3650) ?? 365,
+      validityDays: wholeNumberFlag(str(args, "validity-days"), "--validity-days", "days", 1, 3650) ?? 365,
       ...(backupDir ? { backupDir: resolve(backupDir) } : {}),
-      lockTimeoutMs: (daysFlag(str(args, "lock-timeout"), "--lock-timeout", 0, 86_400) ?? 60) * 1000,
+      lockTimeoutMs: (wholeNumberFlag(str(args, "lock-timeout"), "--lock-timeout", "seconds", 0, 86_400) ?? 60) * 1000,
       log: io.log,
       ...(onStep ? { onStep } : {}),
     });

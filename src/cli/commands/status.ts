@@ -4,17 +4,21 @@ import { RenewCertsError } from "../../errors.js";
 import { join } from "node:path";
 import { scanInventory, type Inventory } from "../../inventory/scan.js";
 import { decideDue, renewableWindows, wouldRunSummary } from "../../policy/due.js";
-import { DEFAULT_SETTINGS, HOST_PATHS } from "../../config/settings.js";
+import { DEFAULT_SETTINGS, HOST_PATHS, type Settings } from "../../config/settings.js";
 import { exists } from "../../util/fs.js";
 import { buildStatus } from "../../inventory/status.js";
 import { renderData, renderStatusTable } from "../format.js";
 
-/** What `run` would decide now, with the host's config file when there is one (else the defaults). */
-async function runDecision(root: string, inv: Inventory, now: Date): Promise<{ due: boolean; disabled: boolean; reasons: string[]; dueDate: string | undefined; interval: number; config: string | undefined; summary: string }> {
+/** The host's settings: its config file when there is one (loaded only then), else the defaults. */
+async function hostSettings(root: string): Promise<{ settings: Settings; config: string | undefined }> {
   const configFile = join(root, HOST_PATHS.configFile);
   const config = (await exists(configFile)) ? configFile : undefined;
-  // Loaded only when there is a config file: the schema validator is not needed otherwise.
-  const settings = config ? await (await import("../../config/load.js")).loadConfig(config) : DEFAULT_SETTINGS;
+  // The schema validator is not needed without a config file.
+  return { settings: config ? await (await import("../../config/load.js")).loadConfig(config) : DEFAULT_SETTINGS, config };
+}
+
+/** What `run` would decide now, with the host's settings. */
+function runDecision(inv: Inventory, now: Date, settings: Settings, config: string | undefined): { due: boolean; disabled: boolean; reasons: string[]; dueDate: string | undefined; interval: number; config: string | undefined; summary: string } {
   const windows = renewableWindows(inv);
   const d = decideDue(windows, settings, now);
   const summary = wouldRunSummary(d, settings, windows.length);
@@ -50,8 +54,9 @@ Examples:
     const root = str(args, "root") ?? "/";
     const inv = await scanInventory(root);
     const now = new Date();
-    const report = buildStatus(inv, now);
-    const run = await runDecision(root, inv, now);
+    const { settings, config } = await hostSettings(root);
+    const report = buildStatus(inv, now, settings.safetyMarginDays);
+    const run = runDecision(inv, now, settings, config);
     if (output === "table") {
       const color = io.isTTY && !io.env["NO_COLOR"];
       io.stdout(renderStatusTable(report, { color, bars: io.isTTY }) + `\nrenew-certs run would ${run.summary}\n`);

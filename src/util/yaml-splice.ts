@@ -1,5 +1,10 @@
 import { Document, isMap, isScalar, isSeq, visit, type Node, type Pair, type YAMLMap, type YAMLSeq } from "yaml";
 
+// The one way renew-certs edits YAML it did not write: static pod manifests (the restart
+// annotation), kubeconfigs (new credentials) and Cluster API documents (capi patch) are changed by
+// splicing their text at the offsets the yaml library's nodes report, so every byte outside the
+// edit stays as it was.
+
 /** Thrown when a layout is too unusual to edit line by line; the caller re-renders instead. */
 export class CannotSplice extends Error {}
 
@@ -7,14 +12,18 @@ export class CannotSplice extends Error {}
 const RENDER = { lineWidth: 0, minContentWidth: 0, flowCollectionPadding: false } as const;
 
 /**
- * Line-level edits of a YAML text, planned against the original offsets (from the `yaml`
- * package's node ranges) and applied at once. Whatever is not edited keeps its exact bytes:
- * comments, quoting, indentation, flow style, `---` separators.
+ * Edits of a YAML text, planned against the original offsets (from the `yaml` package's node
+ * ranges) and applied at once. Whatever is not edited keeps its exact bytes: comments, quoting,
+ * indentation, flow style, line endings, `---` separators.
  */
 export class SourceEditor {
   private readonly splices: { start: number; end: number; text: string; order: number }[] = [];
+  /** The text's line ending: CRLF when it has any, else LF. */
+  readonly nl: string;
 
-  constructor(readonly text: string) {}
+  constructor(readonly text: string) {
+    this.nl = text.includes("\r\n") ? "\r\n" : "\n";
+  }
 
   /** The offset where the line holding `offset` starts. */
   lineStart(offset: number): number {
@@ -26,12 +35,16 @@ export class SourceEditor {
     return offset - this.lineStart(offset);
   }
 
+  /** The offset just after the line that holds `offset` (a line end just before it counts). */
+  lineEndAt(offset: number): number {
+    if (offset > 0 && this.text[offset - 1] === "\n") return offset;
+    const nl = this.text.indexOf("\n", offset);
+    return nl < 0 ? this.text.length : nl + 1;
+  }
+
   /** The offset just after the line on which `node` (with its trailing comment) ends. */
   lineEndAfter(node: Node): number {
-    const end = node.range![2];
-    if (end > 0 && this.text[end - 1] === "\n") return end;
-    const nl = this.text.indexOf("\n", end);
-    return nl < 0 ? this.text.length : nl + 1;
+    return this.lineEndAt(node.range![2]);
   }
 
   /** The start of the line of `node`, which must hold only indentation (and `- ` when `item`). */
@@ -44,7 +57,7 @@ export class SourceEditor {
 
   /** Inserts `text` (whole lines) at `at`; insertions at one offset keep their planned order. */
   insert(at: number, text: string): void {
-    const lead = at === this.text.length && at > 0 && this.text[at - 1] !== "\n" ? "\n" : "";
+    const lead = at === this.text.length && at > 0 && this.text[at - 1] !== "\n" ? this.nl : "";
     this.splices.push({ start: at, end: at, text: lead + text, order: this.splices.length });
   }
 
@@ -75,6 +88,41 @@ export class SourceEditor {
     for (const s of sorted) out = out.slice(0, s.start) + s.text + out.slice(s.end);
     return out;
   }
+}
+
+type Range = [number, number, number];
+
+/** A node's source range; every node the yaml library parses from text has one. */
+export function rangeOf(n: Node | null | undefined): Range {
+  const r = (n as { range?: Range } | null | undefined)?.range;
+  if (!r) throw new CannotSplice("a YAML node without a source range");
+  return r;
+}
+
+/** Plans replacing the value of `pair` with `valueText` (a scalar as it is to be written). */
+export function replaceValue(ed: SourceEditor, pair: Pair<Node, Node | null>, valueText: string): void {
+  if (pair.value) {
+    const [s, e] = rangeOf(pair.value);
+    const blank = s === e ? " " : ""; // `key:` with no value at all
+    const ending = /\r?\n$/.exec(ed.text.slice(s, e))?.[0] ?? ""; // a block scalar's range holds its line end
+    ed.replace(s, e, blank + valueText + ending);
+  } else {
+    const colon = ed.text.indexOf(":", rangeOf(pair.key)[1]);
+    ed.replace(colon + 1, colon + 1, ` ${valueText}`);
+  }
+}
+
+/** Plans appending `key: value` to a non-empty mapping, block (a line of its own) or flow. */
+export function appendToMap(ed: SourceEditor, map: YAMLMap, keyText: string, valueText: string): void {
+  const last = map.items[map.items.length - 1] as Pair<Node, Node | null>;
+  if (map.flow) {
+    const end = last.value ? rangeOf(last.value)[1] : rangeOf(last.key)[1];
+    ed.replace(end, end, `, ${keyText}: ${valueText}`);
+    return;
+  }
+  const indent = " ".repeat(ed.column(rangeOf(map.items[0]!.key as Node)[0]));
+  const end = last.value ? rangeOf(last.value)[2] : rangeOf(last.key)[2];
+  ed.insert(ed.lineEndAt(end), `${indent}${keyText}: ${valueText}${ed.nl}`);
 }
 
 /** The pair of `map` whose key is the string `key`. */
