@@ -3,26 +3,25 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { copySandbox } from "../../test/support/sandbox.js";
 import { assignFreePorts } from "../simulator/ports.js";
-import { startKubeApi, type KubeApiDouble } from "../../test/doubles/kube-api.js";
+import { startApiDouble, type ApiDouble } from "../../test/support/api.js";
 import { memoryLogger } from "../log/logger.js";
 import { readManifest } from "../manifests/manifest.js";
-import { credentialsFromKubeconfig } from "../run/health.js";
+import { credentialsFromKubeconfig } from "../kube/credentials.js";
 import { RenewCertsError } from "../errors.js";
 import { exitCodeFor } from "../cli/exit-codes.js";
 import { DEFAULT_SETTINGS } from "../config/settings.js";
-import { kubeClient } from "./kube-client.js";
+import { kubeClient } from "../kube/client.js";
 import { acquireLease, heldByOther, microTime, type Lease } from "./lease.js";
 import { kubeCoordinator } from "./kube-coordinator.js";
 
 const wall = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
 
 /** A sandbox whose kube-apiserver manifest points at a running API server test double. */
-async function cluster(t: Parameters<typeof copySandbox>[0]): Promise<{ root: string; api: KubeApiDouble }> {
+async function cluster(t: Parameters<typeof copySandbox>[0]): Promise<{ root: string; api: ApiDouble }> {
   const root = await copySandbox(t, { keySpec: { type: "ec", curve: "P-256" } });
   await assignFreePorts(root);
   const m = await readManifest(join(root, "etc/kubernetes/manifests/kube-apiserver.yaml"));
-  const api = await startKubeApi(root, m.advertiseEndpoint.port);
-  t.after(() => api.close());
+  const api = await startApiDouble(t, root, m.advertiseEndpoint.port);
   return { root, api };
 }
 
@@ -162,7 +161,7 @@ test("a healthy cluster: the coordinator takes the lease, records an Event on th
   assert.equal((api.state.leases.get("renew-certs") as unknown as Lease).spec.holderIdentity, "cp-1");
   await c.event("CertificatesRenewed", "renewed 11 certificates", "Normal");
   await lease.release();
-  const ev = api.state.events[0] as { reason: string; involvedObject: { kind: string; name: string }; source: { component: string } };
+  const ev = api.state.events[0] as unknown as { reason: string; involvedObject: { kind: string; name: string }; source: { component: string } };
   assert.equal(ev.reason, "CertificatesRenewed");
   assert.deepEqual([ev.involvedObject.kind, ev.involvedObject.name, ev.source.component], ["Node", "cp-1", "renew-certs"]);
 });

@@ -6,12 +6,12 @@ import { CA_ROTATION_URL, LAYOUT } from "../inventory/catalog.js";
 import { decideDue, dueSummary, renewableWindows, notDueMessage } from "../policy/due.js";
 import { DAY_MS } from "../policy/age.js";
 import { manifestsToRestart } from "../manifests/list.js";
-import { readManifest, formatEndpoint } from "../manifests/manifest.js";
-import { servedFingerprint } from "../run/health.js";
+import { readManifest } from "../manifests/manifest.js";
+import type { TlsProbe } from "./running.js";
 import type { SystemdHost } from "../host/systemd.js";
-import { exists } from "../util/fs.js";
-import type { KubeClient } from "../coordination/kube-client.js";
+import type { KubeClient } from "../kube/client.js";
 import { finding, type Finding } from "./findings.js";
+import { describeRun, readRunRecord } from "../run/state.js";
 
 /** Everything the checks look at; effects come in here. */
 export interface DoctorContext {
@@ -22,8 +22,8 @@ export interface DoctorContext {
   systemd: SystemdHost;
   /** A client of the local API server, or undefined when none can be made. */
   api: KubeClient | undefined;
-  /** The fingerprint served at the API server's endpoint (real default: a TLS handshake). */
-  served?: typeof servedFingerprint;
+  /** The certificate served at an endpoint (real default: a TLS handshake of its own). */
+  tls?: TlsProbe;
 }
 
 const days = (ms: number): number => Math.floor(ms / DAY_MS);
@@ -81,18 +81,12 @@ export async function checkAnnotations(c: DoctorContext): Promise<Finding[]> {
   return out;
 }
 
-/** The API server serves the certificate on disk (else it still runs on the old one). */
-export async function checkServed(c: DoctorContext): Promise<Finding[]> {
-  const file = join(c.root, LAYOUT.manifestsDir, "kube-apiserver.yaml");
-  const leaf = c.inv.leaves.find((l) => l.spec.name === "apiserver");
-  if (!leaf?.cert || !(await exists(file))) return [];
-  const endpoint = (await readManifest(file)).advertiseEndpoint;
-  try {
-    const served = await (c.served ?? servedFingerprint)(endpoint, 3000);
-    return served === leaf.cert.x509.fingerprint256
-      ? [finding("served certificate", "OK", `${formatEndpoint(endpoint)} serves ${leaf.certFile}`)]
-      : [finding("served certificate", "FAIL", `${formatEndpoint(endpoint)} serves another certificate than ${leaf.certFile}: kube-apiserver has not been restarted since the renewal`, "renew-certs run (it restarts when a renewal is pending), or restart kube-apiserver")];
-  } catch (e) {
-    return [finding("served certificate", "WARN", `${formatEndpoint(endpoint)}: ${(e as Error).message}`, "crictl ps --name kube-apiserver; journalctl -u kubelet")];
-  }
+
+/** An unfinished run: where it stopped and what the next run will do (the record is the job's). */
+export async function checkInterrupted(c: DoctorContext): Promise<Finding[]> {
+  const record = await readRunRecord(join(c.root, LAYOUT.stateDir)).catch((e: unknown) => e as Error);
+  if (record instanceof Error) return [finding("interrupted run", "FAIL", record.message, "renew-certs restore latest, then remove the record it names")];
+  if (!record) return [];
+  const { state, next } = describeRun(record);
+  return [finding("interrupted run", "WARN", `the last run stopped while ${state} (recorded in ${join(c.root, LAYOUT.stateDir, "job.json")}); the next run will ${next}`, "renew-certs run (or wait for the timer)")];
 }

@@ -3,14 +3,15 @@ import assert from "node:assert/strict";
 import { mkdir, writeFile, readFile } from "node:fs/promises";
 import { join, dirname } from "node:path";
 import { copySandbox } from "../../test/support/sandbox.js";
-import { startKubeApi } from "../../test/doubles/kube-api.js";
+import { simulatedHost } from "../../test/support/simulated.js";
+import { readManifest } from "../manifests/manifest.js";
 import { DEFAULT_SETTINGS } from "../config/settings.js";
 import { hostFiles } from "../host/files.js";
 import { annotateManifest, setAnnotation } from "../manifests/annotate.js";
 import { certificateMetrics, writeMetrics } from "../run/metrics.js";
-import { servedFingerprint, credentialsFromKubeconfig } from "../run/health.js";
+import { credentialsFromKubeconfig } from "../kube/credentials.js";
 import { scanInventory } from "../inventory/scan.js";
-import { kubeClient } from "../coordination/kube-client.js";
+import { kubeClient } from "../kube/client.js";
 import type { SystemdHost } from "../host/systemd.js";
 import { runDoctor, type DoctorOptions } from "./doctor.js";
 
@@ -43,33 +44,35 @@ const systemd = fakeSystemd();
 
 /**
  * A host as renew-certs leaves it after a good run: units and config installed, metrics fresh,
- * manifests annotated, mirror pods (in the API server test double) equal, the API server serving
- * the certificate on disk (the double serves pki/apiserver.crt).
+ * manifests annotated and run by the simulator's kubelet double (which reports the mirror pods to
+ * its API server double), every component started after its files were written.
  */
 async function healthyHost(t: Parameters<typeof copySandbox>[0], o: { ageDays?: number; lastRunDaysAgo?: number } = {}) {
-  const root = await copySandbox(t, { keySpec: { type: "ec", curve: "P-256" }, ageDays: o.ageDays ?? 5 });
-  for (const f of hostFiles({ ...DEFAULT_SETTINGS })) {
-    await mkdir(dirname(join(root, f.path)), { recursive: true });
-    await writeFile(join(root, f.path), f.content, { mode: f.mode });
-  }
-  const api = await startKubeApi(root);
-  t.after(() => api.close());
-  const node = DEFAULT_SETTINGS.nodeName || (await import("node:os")).hostname();
-  for (const [i, c] of COMPONENTS.entries()) {
-    const stamp = `17643000${i}0.123456`;
-    const file = join(root, "etc/kubernetes/manifests", `${c}.yaml`);
-    await annotateManifest(file, KEY, stamp);
-    api.state.pods.push({ metadata: { name: `${c}-${node}`, namespace: "kube-system", labels: { component: c }, annotations: { [KEY]: stamp } } });
+  const { root, kubelet } = await simulatedHost(t, {
+    ageDays: o.ageDays ?? 5,
+    prepare: async (r) => {
+      for (const f of hostFiles({ ...DEFAULT_SETTINGS })) {
+        await mkdir(dirname(join(r, f.path)), { recursive: true });
+        await writeFile(join(r, f.path), f.content, { mode: f.mode });
+      }
+      for (const [i, c] of COMPONENTS.entries()) await annotateManifest(join(r, "etc/kubernetes/manifests", `${c}.yaml`), KEY, `17643000${i}0.123456`);
+    },
+  });
+  const node = kubelet.nodeName;
+  // The mirror pods carry the annotations once the kubelet has reported them.
+  const admin = await credentialsFromKubeconfig(join(root, "etc/kubernetes/admin.conf"), root);
+  const m = await readManifest(join(root, "etc/kubernetes/manifests/kube-apiserver.yaml"));
+  const api = kubeClient(m.advertiseEndpoint, admin);
+  for (const deadline = Date.now() + 20_000; ;) {
+    const pods = await Promise.all(COMPONENTS.map((c) => api.get<{ metadata: { annotations?: Record<string, string> } }>(`/api/v1/namespaces/kube-system/pods/${c}-${node}`).catch(() => undefined)));
+    if (pods.every((p) => p?.metadata.annotations?.[KEY])) break;
+    if (Date.now() > deadline) throw new Error("the kubelet double did not report its mirror pods");
+    await new Promise((r) => setTimeout(r, 50));
   }
   const inv = await scanInventory(root);
   await writeMetrics(root, DEFAULT_SETTINGS.metricsFile, { certificates: certificateMetrics(inv), runAt: new Date(NOW.getTime() - 2 * HOUR - (o.lastRunDaysAgo ?? 0) * 86_400_000), success: true, renewedAt: NOW });
-  const creds = await credentialsFromKubeconfig(join(root, "etc/kubernetes/admin.conf"), root);
-  const options: DoctorOptions = {
-    root, systemd, now: NOW,
-    api: () => Promise.resolve(kubeClient({ host: "127.0.0.1", port: api.port }, creds)),
-    served: () => servedFingerprint({ host: "127.0.0.1", port: api.port }),
-  };
-  return { root, api, options, node };
+  const options: DoctorOptions = { root, systemd, now: NOW };
+  return { root, kubelet, options, node };
 }
 
 test("doctor on a healthy host finds nothing to fix", async (t) => {
@@ -78,7 +81,7 @@ test("doctor on a healthy host finds nothing to fix", async (t) => {
   assert.deepEqual(report.findings.filter((f) => f.severity !== "OK"), []);
   assert.equal(report.result, "OK");
   assert.deepEqual(report.findings.map((f) => f.check).slice(0, 6), ["timer installed", "units match the configuration", "timer enabled", "next run", "last run", "metrics fresh"]);
-  assert.ok(report.findings.some((f) => f.check === "served certificate" && f.severity === "OK"));
+  for (const c of COMPONENTS) assert.ok(report.findings.some((f) => f.check === `${c} runs the files on disk` && f.severity === "OK"), c);
   assert.equal(report.findings.filter((f) => / mirror pod$/.test(f.check) && f.severity === "OK").length, 3);
 });
 
@@ -92,7 +95,8 @@ test("doctor on a host with an old certificate says it is due and what runs it",
 });
 
 test("doctor on a host whose mirror pod lacks the manifest's annotation fails and names the kubelet", async (t) => {
-  const { root, api, options, node } = await healthyHost(t);
+  const { root, kubelet, options, node } = await healthyHost(t);
+  kubelet.setFrozen(true); // a kubelet that does not act on the change
   const file = join(root, "etc/kubernetes/manifests/kube-scheduler.yaml");
   await writeFile(file, setAnnotation(await readFile(file, "utf8"), KEY, "1764399999.000001", file));
   const report = await runDoctor(options);
@@ -100,7 +104,6 @@ test("doctor on a host whose mirror pod lacks the manifest's annotation fails an
   assert.equal(f.severity, "FAIL");
   assert.match(f.detail, /the manifest's is "1764399999\.000001": the kubelet has not restarted it/);
   assert.equal(report.result, "FAIL");
-  api.state.pods.splice(0, api.state.pods.length);
 });
 
 test("doctor on a host with a missing annotation warns that renew-certs has not restarted it", async (t) => {
@@ -122,15 +125,28 @@ test("doctor on a host whose metrics file is stale warns that the timer has not 
   assert.match(f.fix, /systemctl list-timers renew-certs\.timer/);
 });
 
-test("doctor finds the API server still serving the old certificate after a renewal", async (t) => {
+test("after a renewal without restarts, doctor finds the controller-manager and scheduler on their old client certificates, and the API server on the renewed one it re-read", async (t) => {
   const { root, options } = await healthyHost(t);
   const { renewCertificates } = await import("../renewal/renew.js");
   const { memoryLogger } = await import("../log/logger.js");
-  await renewCertificates({ root, names: ["apiserver"], log: memoryLogger() });
+  await renewCertificates({ root, names: ["all"], log: memoryLogger() });
+  await new Promise((r) => setTimeout(r, 500)); // the API server double re-reads its files, as the real one does
   const report = await runDoctor(options);
-  const f = report.findings.find((x) => x.check === "served certificate")!;
-  assert.equal(f.severity, "FAIL");
-  assert.match(f.detail, /serves another certificate than .*apiserver\.crt: kube-apiserver has not been restarted since the renewal/);
+  const by = (c: string) => report.findings.find((x) => x.check === `${c} runs the files on disk`)!;
+  assert.equal(by("kube-apiserver").severity, "OK", by("kube-apiserver").detail);
+  for (const c of ["kube-controller-manager", "kube-scheduler"]) {
+    assert.equal(by(c).severity, "FAIL");
+    assert.match(by(c).detail, /^its process started .*, before etc\/kubernetes\/(controller-manager|scheduler)\.conf was written .*: it still uses the old client certificate$/);
+  }
+});
+
+test("doctor shows an interrupted run and what the next run will do", async (t) => {
+  const { root, options } = await healthyHost(t);
+  const { writeRecord } = await import("../renewal/intent.js");
+  await writeRecord(join(root, "var/lib/renew-certs"), { job: "run", phase: "proven", started: NOW.toISOString(), backup: join(root, "var/lib/renew-certs/backups/x"), renewed: ["apiserver"], apiserver: { renewed: "AA", previous: "BB" }, restart: [{ component: "kube-apiserver", file: "etc/kubernetes/manifests/kube-apiserver.yaml" }, { component: "kube-scheduler", file: "etc/kubernetes/manifests/kube-scheduler.yaml" }], steps: [{ component: "kube-apiserver", file: "etc/kubernetes/manifests/kube-apiserver.yaml", stamp: "1", annotation: "1", writtenAt: 0, before: {}, proven: { by: "loopback certificate", detail: "", at: 0, identity: {} } }] } as never);
+  const f = (await runDoctor(options)).findings.find((x) => x.check === "interrupted run")!;
+  assert.equal(f.severity, "WARN");
+  assert.match(f.detail, /^the last run stopped while kube-apiserver restarted and proven \(recorded in .*job\.json\); the next run will restart kube-scheduler and the rest$/);
 });
 
 test("the doctor command exits 10 on a failure and prints JSON for machines", async (t) => {

@@ -1,15 +1,16 @@
 import { join } from "node:path";
-import { hostname } from "node:os";
 import { DEFAULT_SETTINGS, HOST_PATHS, type Settings } from "../config/settings.js";
 import { loadConfig } from "../config/load.js";
 import { LAYOUT } from "../inventory/catalog.js";
 import { scanInventory } from "../inventory/scan.js";
 import { readManifest } from "../manifests/manifest.js";
-import { credentialsFromKubeconfig } from "../run/health.js";
+import { credentialsFromKubeconfig } from "../kube/credentials.js";
 import { realSystemd, type SystemdHost } from "../host/systemd.js";
 import { exists } from "../util/fs.js";
-import { kubeClient, ApiUnreachableError, type KubeClient } from "../coordination/kube-client.js";
-import { checkAnnotations, checkCas, checkCertificates, checkServed, type DoctorContext } from "./checks.js";
+import { kubeClient, ApiUnreachableError, type KubeClient } from "../kube/client.js";
+import { checkAnnotations, checkCas, checkCertificates, checkInterrupted, type DoctorContext } from "./checks.js";
+import { checkRunning } from "./running.js";
+import { nodeNameOf } from "../kube/endpoint.js";
 import { checkLastRun, checkTimer, checkUnits } from "./host-checks.js";
 import { worst, type Finding, type Severity } from "./findings.js";
 
@@ -20,7 +21,7 @@ export interface DoctorOptions {
   systemd?: SystemdHost;
   /** Makes the API client; default: the local API server with admin.conf. Return undefined for none. */
   api?: (root: string) => Promise<KubeClient | undefined>;
-  served?: DoctorContext["served"];
+  tls?: DoctorContext["tls"];
 }
 
 /** doctor's report: every finding and the worst severity. */
@@ -49,7 +50,7 @@ async function defaultApi(root: string): Promise<KubeClient | undefined> {
 async function hostSettings(root: string): Promise<Settings> {
   const file = join(root, HOST_PATHS.configFile);
   const s = (await exists(file)) ? await loadConfig(file) : { ...DEFAULT_SETTINGS };
-  return s.nodeName ? s : { ...s, nodeName: hostname() };
+  return { ...s, nodeName: await nodeNameOf(root, s.nodeName) };
 }
 
 /**
@@ -62,7 +63,7 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
   const c: DoctorContext = {
     root: o.root, settings, inv, now: o.now ?? new Date(), systemd: o.systemd ?? realSystemd,
     api: await (o.api ?? defaultApi)(o.root),
-    ...(o.served ? { served: o.served } : {}),
+    ...(o.tls ? { tls: o.tls } : {}),
   };
   const units = await checkUnits(c);
   const installed = units[0]?.severity !== "FAIL";
@@ -70,10 +71,11 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
     ...units,
     ...(installed ? await checkTimer(c) : []),
     ...(await checkLastRun(c)),
+    ...(await checkInterrupted(c)),
     ...checkCertificates(c),
     ...checkCas(c),
     ...(await checkAnnotations(c)),
-    ...(await checkServed(c)),
+    ...(await checkRunning(c)),
   ];
   return { root: o.root, result: worst(findings), findings };
 }

@@ -12,7 +12,7 @@ import type { Logger } from "../log/logger.js";
 import type { ClientCredentials } from "../kube/credentials.js";
 import { sameFingerprint } from "../kube/tls.js";
 import { newProcessEvidence, tlsSourceOf, type Evidence, type IdentityProbes } from "./identity.js";
-import type { HealthResult } from "./health.js";
+import type { HealthResult } from "./wait.js";
 import type { ComponentStep } from "./state.js";
 import { progressReporter, realClock, waitHealthy, type Clock } from "./wait.js";
 

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { memoryLogger } from "../log/logger.js";
 import { progressReporter, waitHealthy, type Clock, type Progress } from "./wait.js";
-import type { HealthResult } from "./health.js";
+import type { HealthResult } from "./wait.js";
 
 /** A clock that only moves when the code under test sleeps (or a probe takes time). */
 function fakeClock(): Clock & { t: number } {

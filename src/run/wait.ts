@@ -1,4 +1,14 @@
-import type { HealthCheck } from "./health.js";
+/** The answer of one health probe. */
+export interface HealthResult {
+  healthy: boolean;
+  /** What was seen, for people ("serves the old certificate", "/livez answered 500"). */
+  detail: string;
+  /** SHA-256 fingerprint of the served certificate, when a TLS connection was made. */
+  fingerprint?: string;
+}
+
+/** One health probe; it never throws (a failure is an unhealthy result). */
+export type HealthCheck = () => Promise<HealthResult>;
 import type { Logger } from "../log/logger.js";
 
 /** Time as the waiting loop sees it; tests inject a fake one. */

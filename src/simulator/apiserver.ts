@@ -15,6 +15,7 @@
 //   endpoints only), one that does not verify is 401 (see api.ts). Objects persist in a store file.
 import { readFileSync, statSync } from "node:fs";
 import { createServer } from "node:https";
+import type { AddressInfo } from "node:net";
 import { createSecureContext, type SecureContext } from "node:tls";
 import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
@@ -121,7 +122,7 @@ export async function startApiserver(spec: ComponentSpec, o: ApiserverOptions): 
     server.closeIdleConnections();
   };
   return {
-    port: spec.advertise.port, store, stopListening,
+    port: (server.address() as AddressInfo).port, store, stopListening,
     close: () => new Promise<void>((r) => { stopListening(); server.closeAllConnections(); r(); }),
   };
 }

@@ -84,6 +84,8 @@ export interface KubeletDouble {
   running(component: string): ComponentProcess | undefined;
   /** Changes how components come up from now on. */
   setBehaviour(fn: BehaviourFn): void;
+  /** From now on, act on manifest changes or not (a kubelet that restarts nothing). */
+  setFrozen(frozen: boolean): void;
   /** True once it has reached the API server since it started. */
   sourcesReady(): boolean;
   /** Resolves when every change seen so far has been acted on (replacements included). */
@@ -110,6 +112,7 @@ export async function startKubeletDouble(o: KubeletDoubleOptions): Promise<Kubel
   const logFile = join(o.root, "var/log/kubelet.log");
   await mkdir(dirname(logFile), { recursive: true });
   let behaviour: BehaviourFn = o.behaviour ?? (() => "healthy");
+  let frozen = o.frozen ?? false;
   const kubeletConf = await readFile(join(o.root, LAYOUT.kubernetesDir, "kubelet.conf"), "utf8").catch(() => "");
   const nodeName = /system:node:([^\s@"]+)/.exec(kubeletConf)?.[1] ?? "cp-1";
   const pods = new Map<string, Pod>(); // by manifest file name
@@ -180,7 +183,7 @@ export async function startKubeletDouble(o: KubeletDoubleOptions): Promise<Kubel
       if (text === undefined) continue;
       const hash = createHash("sha256").update(text).digest("hex");
       const cur = pods.get(name);
-      if (cur?.hash === hash || o.frozen && cur) continue;
+      if (cur?.hash === hash || (frozen && cur)) continue;
       let next: Pod;
       try {
         next = newPod(file, text);
@@ -319,6 +322,7 @@ export async function startKubeletDouble(o: KubeletDoubleOptions): Promise<Kubel
     order,
     running: (c) => [...pods.values()].find((p) => p.component === c && p.container && !p.container.gone())?.container,
     setBehaviour: (fn) => { behaviour = fn; },
+    setFrozen: (f) => { frozen = f; },
     sourcesReady: () => sourcesReady,
     settled: () => schedule(),
     log: lines,

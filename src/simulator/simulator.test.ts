@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { simulatedHost, TEST_SIM } from "../../test/support/simulated.js";
 import { reissueApiserver } from "../../test/support/reissue.js";
 import { annotateManifest } from "../manifests/annotate.js";
-import { credentialsFromKubeconfig, httpsGet } from "../run/health.js";
+import { credentialsFromKubeconfig } from "../kube/credentials.js";
+import { httpsGet } from "../kube/tls.js";
 import { LOOPBACK_SERVER_NAME } from "./apiserver.js";
 
 const KEY = "konvoy.d2iq.io/restartedAt";

@@ -173,3 +173,14 @@ test("status warns when kubelet.conf embeds a client certificate that expires wi
   assert.match(r.stdout, /^kubelet\.conf: embedded client certificate, expires .* \(25d\); not renewed by renew-certs$/m);
   assert.match(r.stdout, /^WARNING: kubelet\.conf embeds a client certificate that expires .*: the kubelet does not rotate an embedded certificate/m);
 });
+
+test("status shows an interrupted run and what the next run will do, instead of what a run would decide", async (t) => {
+  const root = await copySandbox(t, { keySpec: { type: "ec", curve: "P-256" }, ageDays: 3 });
+  const { writeRecord } = await import("../../renewal/intent.js");
+  await writeRecord(join(root, "var/lib/renew-certs"), { job: "run", phase: "renewed", started: "2026-12-01T09:12:03.000Z", backup: join(root, "var/lib/renew-certs/backups/x"), renewed: ["apiserver"], apiserver: { renewed: "AA", previous: "BB" }, restart: [], steps: [] } as never);
+  const table = cli(["status", "--root", root]);
+  assert.equal(table.status, 0, table.stderr);
+  assert.match(table.stdout, /\ninterrupted run: the last run stopped while certificates renewed at 2026-12-01T09:12:03\.000Z, no component restarted yet; the next run will restart the control plane onto them and prove it\n$/);
+  const json = JSON.parse(cli(["status", "--root", root, "-o", "json"]).stdout) as { interrupted?: { state: string; next: string } };
+  assert.equal(json.interrupted?.next, "restart the control plane onto them and prove it");
+});

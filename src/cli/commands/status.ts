@@ -8,6 +8,7 @@ import { DEFAULT_SETTINGS, HOST_PATHS, type Settings } from "../../config/settin
 import { exists } from "../../util/fs.js";
 import { buildStatus } from "../../inventory/status.js";
 import { renderData, renderStatusTable } from "../format.js";
+import { LAYOUT } from "../../inventory/catalog.js";
 
 /** The host's settings: its config file when there is one (loaded only then), else the defaults. */
 async function hostSettings(root: string): Promise<{ settings: Settings; config: string | undefined }> {
@@ -57,11 +58,19 @@ Examples:
     const { settings, config } = await hostSettings(root);
     const report = buildStatus(inv, now, settings.safetyMarginDays);
     const run = runDecision(inv, now, settings, config);
+    // An unfinished run comes first for the next run: say so instead of what it would decide.
+    // (loaded only when a record is there: status stays light)
+    const stateDir = join(root, LAYOUT.stateDir);
+    const pending = (await exists(join(stateDir, "job.json"))) || (await exists(join(stateDir, "pending-restart.json")));
+    const state = pending ? await import("../../run/state.js") : undefined;
+    const record = state ? await state.readRunRecord(stateDir) : undefined;
+    const interrupted = record && state ? state.describeRun(record) : undefined;
     if (output === "table") {
       const color = io.isTTY && !io.env["NO_COLOR"];
-      io.stdout(renderStatusTable(report, { color, bars: io.isTTY }) + `\nrenew-certs run would ${run.summary}\n`);
+      const next = interrupted ? `interrupted run: the last run stopped while ${interrupted.state}; the next run will ${interrupted.next}` : `renew-certs run would ${run.summary}`;
+      io.stdout(renderStatusTable(report, { color, bars: io.isTTY }) + `\n${next}\n`);
     } else {
-      io.stdout(await renderData({ ...report, run }, output));
+      io.stdout(await renderData({ ...report, run, ...(interrupted ? { interrupted } : {}) }, output));
     }
     return 0;
   },
