@@ -11,7 +11,8 @@ import type { TlsProbe } from "./running.js";
 import type { SystemdHost } from "../host/systemd.js";
 import type { KubeClient } from "../kube/client.js";
 import { finding, type Finding } from "./findings.js";
-import { describeRun, readRunRecord } from "../run/state.js";
+import { describeJob } from "../run/state.js";
+import { readRecord } from "../renewal/intent.js";
 
 /** Everything the checks look at; effects come in here. */
 export interface DoctorContext {
@@ -84,9 +85,10 @@ export async function checkAnnotations(c: DoctorContext): Promise<Finding[]> {
 
 /** An unfinished run: where it stopped and what the next run will do (the record is the job's). */
 export async function checkInterrupted(c: DoctorContext): Promise<Finding[]> {
-  const record = await readRunRecord(join(c.root, LAYOUT.stateDir)).catch((e: unknown) => e as Error);
+  const record = await readRecord(join(c.root, LAYOUT.stateDir)).catch((e: unknown) => e as Error);
   if (record instanceof Error) return [finding("interrupted run", "FAIL", record.message, "renew-certs restore latest, then remove the record it names")];
-  if (!record) return [];
-  const { state, next } = describeRun(record);
+  const described = record ? describeJob(record) : undefined;
+  if (!described) return [];
+  const { state, next } = described;
   return [finding("interrupted run", "WARN", `the last run stopped while ${state} (recorded in ${join(c.root, LAYOUT.stateDir, "job.json")}); the next run will ${next}`, "renew-certs run (or wait for the timer)")];
 }

@@ -13,7 +13,7 @@
  * rename once every file holds its new bytes. A run that finds "rolled-back" reports the rollback
  * (exit 7, or 8 when even the previous files did not come back healthy): never a success.
  */
-import { readRecord, writeRecord, clearRecord, type JobRecord } from "../renewal/intent.js";
+import { readRecord, writeRecord, clearRecord, type Intent, type JobRecord } from "../renewal/intent.js";
 import type { TlsIdentity } from "../kube/tls.js";
 import type { AtomicWriteOptions } from "../util/atomic.js";
 
@@ -126,4 +126,16 @@ export function describeRun(r: RunRecord): { state: string; next: string } {
     case "rolled-back":
       return { state: `rolled back (${rb?.outcome === "healthy" ? "healthy on the previous certificates" : rb?.outcome ?? "?"})`, next: "report the rollback (exit 7 or 8) and clear the record" };
   }
+}
+
+/** describeRun for any job record, a renewal killed half-way included. */
+export function describeJob(r: JobRecord): { state: string; next: string } | undefined {
+  const run = asRunRecord(r);
+  if (run) return describeRun(run);
+  if (r.phase !== "renewing") return undefined;
+  const intent = r as Intent;
+  return {
+    state: `renewing certificates (since ${intent.started}; backup ${intent.backup})`,
+    next: `keep the renewal if every file already holds its new bytes${intent.job === "run" ? " and restart the control plane onto them" : ""}, else put every file back from the backup`,
+  };
 }

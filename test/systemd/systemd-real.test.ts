@@ -102,6 +102,8 @@ test("renew-certs installed on a host booted with a real systemd", { timeout: 90
   // running; /srv/renew-certs and the node_exporter directory do not exist.
   ok(await exec([`${DIST}/renew-certs`, "sandbox", "/var/tmp/cp", "--age-days", "300"]), "sandbox");
   ok(await c.sh("cp -a /var/tmp/cp/. / && rm -rf /var/tmp/cp"), "copy the sandbox to /");
+  // An administrator's own copy of admin.conf: the run warns that it holds the old client certificate.
+  ok(await c.sh("mkdir -p /home/alice/.kube && cp /etc/kubernetes/admin.conf /home/alice/.kube/config"), "a copy of admin.conf in a home directory");
   ok(await exec(["systemd-run", "--unit=kubelet-double", "--collect", NODE, join(REPO, "build/test/systemd/kubelet-main.js"), "serve"]), "start the kubelet test double");
   for (let i = 0; i < 240 && !existsSync(c.path(READY)); i++) await sleep(250);
   assert.ok(existsSync(c.path(READY)), `the kubelet test double did not start:\n${(await exec(["journalctl", "-u", "kubelet-double", "--no-pager"])).stdout}`);
@@ -149,6 +151,7 @@ test("renew-certs installed on a host booted with a real systemd", { timeout: 90
     assert.match(status, /Main PID: \d+ \(code=exited, status=0\/SUCCESS\)/);
     const lines = (await runLines(lastInvocation)).map((l) => l.message);
     assert.ok(lines.some((l) => /^info: created \/srv\/renew-certs\/backups \(0700\)/.test(l)), lines.join("\n"));
+    assert.ok(lines.some((l) => /^warn: \/home\/alice\/\.kube\/config holds admin\.conf's old client certificate/.test(l)), lines.join("\n"));
     assert.ok(lines.some((l) => /^info: renewed and healthy: 11 certificate\(s\); 3 component\(s\) restarted and proven new: kube-apiserver \(\w[\w ]+\), kube-controller-manager \(serving certificate\), kube-scheduler \(serving certificate\) backup=\/srv\/renew-certs\/backups\//.test(l)), lines.join("\n"));
     assert.match(await file(METRICS), /^renew_certs_last_run_success 1$/m);
     assert.equal((await readdir(c.path(BACKUPS))).length, 1);

@@ -28,23 +28,37 @@ What renew-certs.service runs on every control-plane host:
   1. due?  when any renewable certificate is older than the interval, expires
      within the safety margin (default 30 days), or has expired. Not due: one
      log line (the oldest certificate, its age, the date it becomes due), exit 0.
-     An interval of 0 disables renewal (one log line, exit 0).
+     An interval of 0 disables renewal (one log line, exit 0). The static pod
+     manifests are read and checked before anything is written.
   2. renew all certificates (as "renew-certs renew all", with a backup).
   3. restart the control plane one component at a time, kube-apiserver first,
      by setting the annotation konvoy.d2iq.io/restartedAt in its static pod
-     manifest, and wait until it is healthy: kube-apiserver serves the NEW
-     certificate and answers /livez with the renewed admin.conf; the
-     controller-manager and scheduler answer /healthz.
-  4. a component that does not come back in time: every file is restored from
-     the backup, the components restart onto the old files, exit 7.
+     manifest. A component counts as restarted only once a NEW process is
+     proven, by what each makes in memory at its start: kube-apiserver's
+     loopback certificate (server name apiserver-loopback-client), the
+     controller-manager's and scheduler's self-signed serving certificate; else
+     its mirror pod (the annotation, a container started after the change,
+     Ready), else the process table. Then health: kube-apiserver serves the
+     renewed apiserver.crt and answers /livez with the renewed admin.conf; the
+     others answer /healthz from the proven process. Every component is checked
+     once more before the verdict.
+  4. a component not proven new and healthy in time (healthTimeoutSeconds):
+     every file is restored from the backup, the components restart onto the
+     previous files and are proven the same way, exit 7 (8 when even that fails).
   5. refresh /root/.kube/config when it was a copy of the old admin.conf, write
      the metrics file for node_exporter.
+Each step is recorded in /var/lib/renew-certs/job.json before its effect: a run
+that is killed (crash, reboot, SIGKILL) is finished by the next one, which
+completes the restarts, or completes the rollback and reports it (exit 7); until
+then "renew-certs renew" refuses (exit 5), and status and doctor show where it
+stopped. One run at a time per host (a lock under /var/lib/renew-certs/lock/).
 With several control-plane hosts, only one restarts at a time: before step 3 it
 takes the Lease kube-system/renew-certs through the local API server (and checks
 that the other API servers are healthy); while another host holds it, it waits
-(leaseWaitSeconds), then exits 9 with the restart left for the next run. An
-unreachable API server (expired certificates, a single host) is logged and the
-run proceeds without the lease. Each outcome is recorded as an Event on the Node.
+(leaseWaitSeconds), then exits 9 with the restart left for the next run; a Lease
+lost between two restarts stops it before the next one (exit 9, resumed later).
+An unreachable API server (expired certificates, a single host) is logged and
+the run proceeds without the Lease. Each outcome is an Event on the Node.
 
 Options:
   --config FILE                     settings file (${HOST_PATHS.configFile}); flags override it
@@ -54,7 +68,11 @@ Options:
 
 Exit codes: 0 not due, disabled, or renewed and healthy; 3 bad configuration;
 4 bad input on disk; 5 another run holds the lock; 6 renewal failed (nothing
-changed); 7 rolled back; 8 rollback failed; 9 restart lease not obtained.
+changed); 7 rolled back onto the previous files; 8 rolled back, but not healthy
+on them (or they could not be put back); 9 restart lease not obtained or lost;
+11-14 a certificate kubeadm would not renew this way (a CA where a leaf
+belongs, an unknown critical extension, an expired CA, an impossible validity):
+refused, nothing changed. README "Exit codes" has the full table.
 `,
   options: {
     config: { type: "string" },

@@ -184,3 +184,15 @@ test("status shows an interrupted run and what the next run will do, instead of 
   const json = JSON.parse(cli(["status", "--root", root, "-o", "json"]).stdout) as { interrupted?: { state: string; next: string } };
   assert.equal(json.interrupted?.next, "restart the control plane onto them and prove it");
 });
+
+test("status shows a renewal killed half-way (SIGKILL after its fifth durable step) and what the next run does with it", async (t) => {
+  const root = await copySandbox(t, { keySpec: { type: "ec", curve: "P-256" }, ageDays: 300 });
+  const killed = cli(["renew", "all", "--root", root], { env: { RENEW_CERTS_TEST_KILL_AFTER_STEP: "5" } });
+  assert.equal(killed.status, -1, `killed by SIGKILL: ${killed.stderr}`);
+  const table = cli(["status", "--root", root]);
+  assert.equal(table.status, 0, table.stderr);
+  assert.match(table.stdout, /\ninterrupted run: the last run stopped while renewing certificates \(since \S+; backup \S+\); the next run will keep the renewal if every file already holds its new bytes, else put every file back from the backup\n$/);
+  const finished = cli(["renew", "all", "--root", root]);
+  assert.equal(finished.status, 0, finished.stderr);
+  assert.doesNotMatch(cli(["status", "--root", root]).stdout, /interrupted run/);
+});

@@ -63,8 +63,8 @@ Examples:
     const stateDir = join(root, LAYOUT.stateDir);
     const pending = (await exists(join(stateDir, "job.json"))) || (await exists(join(stateDir, "pending-restart.json")));
     const state = pending ? await import("../../run/state.js") : undefined;
-    const record = state ? await state.readRunRecord(stateDir) : undefined;
-    const interrupted = record && state ? state.describeRun(record) : undefined;
+    const record = state ? await (await import("../../renewal/intent.js")).readRecord(stateDir) : undefined;
+    const interrupted = record && state ? state.describeJob(record) : undefined;
     if (output === "table") {
       const color = io.isTTY && !io.env["NO_COLOR"];
       const next = interrupted ? `interrupted run: the last run stopped while ${interrupted.state}; the next run will ${interrupted.next}` : `renew-certs run would ${run.summary}`;
