@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { cli } from "../../test/support/cli.js";
@@ -159,6 +159,21 @@ const hostile: { name: string; tamper: (h: { root: string; backup: string; outsi
     expect: /names the link target of etc\/kubernetes\/pki\/apiserver\.crt "(\.\.\/)+\S+", which has an empty, \. or \.\. part/,
   },
   {
+    name: "a file renew-certs never backs up (a cron job)",
+    tamper: async (h) => addEntry(h.backup, { path: "etc/cron.d/evil" }, "etc/cron.d/evil"),
+    expect: /names the file "etc\/cron\.d\/evil", which renew-certs never backs up \(only etc\/kubernetes\/, var\/lib\/kubelet\/ and root\/\.kube\/config\)/,
+  },
+  {
+    name: "a symbolic link whose text leads elsewhere than its recorded target (the host's /etc/shadow)",
+    tamper: async (h) => addEntry(h.backup, { path: `${PKI}/apiserver.key`, link: { text: "/etc/shadow", target: `${PKI}/apiserver.key` } }, `${PKI}/apiserver.key`),
+    expect: /gives the link etc\/kubernetes\/pki\/apiserver\.key the text "\/etc\/shadow", which leads to \/etc\/shadow, not to its recorded target etc\/kubernetes\/pki\/apiserver\.key/,
+  },
+  {
+    name: "a symbolic link to a new place inside --root that holds no certificate, key or kubeconfig",
+    tamper: async (h) => addEntry(h.backup, { path: `${PKI}/apiserver.key`, link: { text: "../../../srv/evil", target: "srv/evil" } }, `${PKI}/apiserver.key`),
+    expect: /restores the link etc\/kubernetes\/pki\/apiserver\.key to srv\/evil, which is neither where etc\/kubernetes\/pki\/apiserver\.key leads now \(it is no symbolic link\) nor a certificate, key or kubeconfig: put that link back by hand first/,
+  },
+  {
     name: "a set-user-ID mode",
     tamper: async (h) => addEntry(h.backup, { path: "etc/kubernetes/tool", mode: 0o4755 }, "etc/kubernetes/tool"),
     expect: /gives etc\/kubernetes\/tool the mode 4755 \(set-user-ID, set-group-ID or sticky\), which no certificate, key, kubeconfig or manifest has/,
@@ -181,3 +196,26 @@ for (const h of hostile) {
     assert.deepEqual(await treeOf(setup.outside), outside);
   });
 }
+
+test("restore refuses a backup whose copy does not match its checksum before anything is written: no safety backup, so nothing is pruned", async (t) => {
+  const setup = await renewedWithBackup(t);
+  await writeFile(join(setup.backup, "files", PKI, "apiserver.key"), "damaged\n");
+  const inside = await treeOf(setup.root);
+  for (let i = 0; i < 3; i++) {
+    const r = cli(["restore", basename(setup.backup), "--root", setup.root]);
+    assert.notEqual(r.status, 0);
+    assert.equal(errorLines(r.stderr).length, 1, r.stderr);
+    assert.match(r.stderr, /is damaged: etc\/kubernetes\/pki\/apiserver\.key does not match its recorded checksum; nothing was restored/);
+  }
+  assert.deepEqual(await treeOf(setup.root), inside, "no safety backup, every file as it was");
+});
+
+test("restore never puts a key-holding file back readable by others, even when it was so before the renewal", async (t) => {
+  const root = await copySandbox(t, ec);
+  await chmod(join(root, "etc/kubernetes/admin.conf"), 0o644);
+  const r = cli(["renew", "all", "--root", root]);
+  assert.equal(r.status, 0, r.stderr);
+  const back = cli(["restore", "latest", "--root", root]);
+  assert.equal(back.status, 0, back.stderr);
+  assert.equal((await stat(join(root, "etc/kubernetes/admin.conf"))).mode & 0o777, 0o600);
+});

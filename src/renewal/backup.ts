@@ -195,6 +195,17 @@ async function holds(file: string, hash: string, mode: number): Promise<boolean>
   }
 }
 
+/** Every file of a backup, each checked against its recorded sha256: a damaged backup is refused whole. */
+export async function readBackedUp(dir: string, index: BackupIndex): Promise<Buffer[]> {
+  const contents: Buffer[] = [];
+  for (const f of index.files) {
+    const data = await readCopy(dir, f.path);
+    if (sha256(data) !== f.sha256) throw new RenewCertsError("IO", `backup ${dir} is damaged: ${f.path} does not match its recorded checksum; nothing was restored: choose another backup (renew-certs restore --list)`, { file: join(dir, "files", f.path) });
+    contents.push(data);
+  }
+  return contents;
+}
+
 /**
  * Puts every file of a backup back under `root`, atomically, with its mode and owner, and every
  * symbolic link as the link it was; checks each path (checkBackupIndex) and each sha256 first, so
@@ -202,12 +213,7 @@ async function holds(file: string, hash: string, mode: number): Promise<boolean>
  */
 export async function restoreFiles(root: string, dir: string, index: BackupIndex, onStep?: AtomicWriteOptions["onStep"]): Promise<string[]> {
   const checked = checkBackupIndex(root, dir, index);
-  const contents: Buffer[] = [];
-  for (const f of checked.files) {
-    const data = await readCopy(dir, f.path);
-    if (sha256(data) !== f.sha256) throw new RenewCertsError("IO", `backup ${dir} is damaged: ${f.path} does not match its recorded checksum; nothing was restored`, { file: join(dir, "files", f.path) });
-    contents.push(data);
-  }
+  const contents = await readBackedUp(dir, checked);
   const restored: string[] = [];
   for (const [i, f] of checked.files.entries()) {
     const file = join(root, f.path);

@@ -3,7 +3,7 @@ import type { Command } from "../command.js";
 import { str } from "../command.js";
 import { RenewCertsError } from "../../errors.js";
 import { LAYOUT } from "../../inventory/catalog.js";
-import { createBackup, openBackup, restoreFiles } from "../../renewal/backup.js";
+import { createBackup, openBackup, readBackedUp, restoreFiles } from "../../renewal/backup.js";
 import { isFutureDated, listBackupEntries, type BackupEntry } from "../../renewal/backup-list.js";
 import { checkBackupIndex } from "../../renewal/backup-paths.js";
 import { lockAndRecover } from "../../renewal/renew.js";
@@ -28,8 +28,12 @@ every symbolic link as the link it was (with the bytes of its target). BACKUP is
 a backup's name (as --list prints it), its directory, or "latest" (the last one
 made, whatever the clock said then). The current files are backed up first, so a
 restore can itself be undone. Paths and checksums are verified before anything is
-written: a backup naming a path outside --root is refused. Restart the control
-plane afterwards.
+written (a refused restore writes nothing, not even that safety backup): a backup
+naming a path outside --root, a file renew-certs never backs up (anything but
+etc/kubernetes/, var/lib/kubelet/ and root/.kube/config), or a link whose text
+and recorded target disagree is refused. A file that holds a key (.key, .conf,
+.pem) comes back without group or other permissions. Restart the control plane
+afterwards.
 
 Options:
   --root DIR         the host's root directory (default /)
@@ -51,6 +55,8 @@ Options:
       const { dir, index } = await openBackup(backupDir, which);
       // Refused before the safety backup too: a hostile index leaves every file as it was.
       const checked = checkBackupIndex(root, dir, index);
+      // Every checksum too: a refused restore leaves no safety backup behind (nor prunes real ones).
+      await readBackedUp(dir, checked);
       const replaced = checked.files.flatMap((f) => [join(root, f.path), ...(f.link ? [join(root, f.link.target)] : [])]);
       const safety = await createBackup(root, backupDir, replaced, new Date(), `before restore of ${dir}`, { keep: 1000, protect: [dir] });
       const restored = await restoreFiles(root, dir, checked);
