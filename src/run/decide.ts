@@ -6,6 +6,9 @@ import { decideDue, renewableWindows, type DueDecision } from "../policy/due.js"
 import { manifestsToRestart, type ManifestRef } from "../manifests/list.js";
 import { readManifest } from "../manifests/manifest.js";
 import type { RunContext } from "./context.js";
+import { join } from "node:path";
+import { LAYOUT } from "../inventory/catalog.js";
+import { RenewCertsError } from "../errors.js";
 
 /** What `run` decided, and the manifests it will restart (all parsed). */
 export interface Decision {
@@ -20,6 +23,12 @@ export async function decide(ctx: RunContext, inv: Inventory): Promise<Decision>
   const decision = decideDue(renewableWindows(inv), ctx.settings, ctx.now());
   if (decision.disabled || !decision.due) return { decision, restart: [], missing: [] };
   const list = await manifestsToRestart(ctx.root, ctx.settings.manifests);
+  // Renewed files that nothing restarts stay unused in memory until the old ones expire: a run
+  // that can restart (and prove) nothing does not renew either.
+  if (list.present.length === 0) {
+    const dir = join(ctx.root, LAYOUT.manifestsDir);
+    throw new RenewCertsError("MANIFEST", `no static pod manifest to restart in ${dir} (manifests: ${ctx.settings.manifests.length ? ctx.settings.manifests.join(", ") : "none configured"}): run renews only what it can restart and prove; nothing was changed: fix manifests in the configuration, or renew without restarting with renew-certs renew all`, { file: dir });
+  }
   for (const m of list.present) await readManifest(m.file);
   return { decision, restart: list.present, missing: list.missing };
 }

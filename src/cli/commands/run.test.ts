@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { cli } from "../../../test/support/cli.js";
 import { copySandbox, snapshot } from "../../../test/support/sandbox.js";
@@ -65,3 +65,22 @@ test("run on a directory that is not a control plane fails with one line and wri
   assert.match(r.stderr, /no kubeadm control plane under .*: .*pki\/ca\.crt not found; pass the right directory with --root/);
   assert.deepEqual(await readdir(dir), []);
 });
+
+for (const [what, prepare] of [
+  ["no static pod manifest on disk", async (root: string) => { for (const c of ["kube-apiserver", "kube-controller-manager", "kube-scheduler"]) await rm(join(root, "etc/kubernetes/manifests", `${c}.yaml`)); }],
+  ["manifests: [] in the configuration", async (root: string) => { await writeFile(join(root, "renew-certs.yaml"), "manifests: []\n"); }],
+] as const) {
+  test(`run with ${what} renews nothing it cannot restart: exit 4 before the first write, no word of health`, async (t) => {
+    const root = await copySandbox(t, { keySpec: { type: "ec", curve: "P-256" }, ageDays: 300 });
+    await writeFile(join(root, "renew-certs.yaml"), "nodeName: cp-1\n");
+    await prepare(root);
+    const before = await snapshot(root);
+    const r = cli(["run", "--root", root, "--config", join(root, "renew-certs.yaml")]);
+    assert.equal(r.status, 4, r.stdout + r.stderr);
+    assert.match(r.stderr, /^error: no static pod manifest to restart in \S+\/etc\/kubernetes\/manifests \(manifests: .*\): run renews only what it can restart and prove; nothing was changed: fix manifests in the configuration, or renew without restarting with renew-certs renew all$/m);
+    assert.doesNotMatch(r.stdout + r.stderr, /healthy/);
+    const after = await snapshot(root);
+    assert.deepEqual([...after.keys()].filter((p) => !p.includes("renew_certs.prom")), [...before.keys()].filter((p) => !p.includes("renew_certs.prom")));
+    for (const [p, f] of before) if (!p.includes("renew_certs.prom")) assert.equal(after.get(p)?.bytes, f.bytes, p);
+  });
+}
