@@ -94,6 +94,7 @@ test("a component that never comes back is rolled back: every file byte-identica
   assert.ok(log.lines.some((l) => l.msg === "kube-apiserver: healthy on the previous certificates"));
   const metrics = parseExposition(await readFile(join(root, settings.metricsFile), "utf8"));
   assert.equal(metrics.samples.find((s) => s.name === "renew_certs_last_run_success")?.value, 0);
+  assert.equal(metrics.samples.find((s) => s.name === "renew_certs_last_renewal_timestamp_seconds"), undefined, "a rolled-back renewal is no renewal");
   assert.equal(await readRunRecord(join(root, "var/lib/renew-certs")), undefined);
 });
 

@@ -91,14 +91,15 @@ export async function runJob(o: RunJobOptions): Promise<RunOutcome> {
       o.log.warn("nothing was renewed (every due certificate is externally managed or missing): nothing to restart");
       return { kind: "nothing-renewed", decision, renew };
     }
-    renewedAt = renew.start;
     const done = await restartAll(ctx, record);
     await complete(ctx, done);
+    renewedAt = renew.start; // only a renewal that stays: a rolled-back one is no renewal for the metrics
     success = true;
     return { kind: "renewed", decision, renewed: done.renewed, steps: done.steps, resumed: false };
   } catch (e) {
     // No event before the inventory was read: on a host that is not a control plane there is no Node to tell.
-    if (inv && !(e instanceof RenewCertsError && (e.code === "ROLLED_BACK" || e.code === "ROLLBACK_FAILED"))) {
+    // A dry run writes nothing, to the cluster neither.
+    if (inv && !o.dryRun && !(e instanceof RenewCertsError && (e.code === "ROLLED_BACK" || e.code === "ROLLBACK_FAILED"))) {
       await ctx.coordinator.event("CertificateRenewalFailed", (e as Error).message, "Warning");
     }
     throw e;

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { cli } from "../../../test/support/cli.js";
 import { copySandbox, snapshot } from "../../../test/support/sandbox.js";
@@ -84,3 +84,28 @@ for (const [what, prepare] of [
     for (const [p, f] of before) if (!p.includes("renew_certs.prom")) assert.equal(after.get(p)?.bytes, f.bytes, p);
   });
 }
+
+test("run --root DIR without --config reads DIR/etc/renew-certs/config.yaml, as status and doctor do", async (t) => {
+  const root = await copySandbox(t, { keySpec: { type: "ec", curve: "P-256" }, ageDays: 300 });
+  await mkdir(join(root, "etc/renew-certs"), { recursive: true });
+  await writeFile(join(root, "etc/renew-certs/config.yaml"), "certificateRenewInterval: 0\n");
+  const before = await snapshot(root);
+  const r = cli(["run", "--root", root]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout + r.stderr, /disabled/);
+  assert.match(cli(["status", "--root", root]).stdout, /disabled/);
+  assert.deepEqual([...(await snapshot(root))].filter(([p]) => !p.includes("renew_certs.prom")), [...before].filter(([p]) => !p.includes("renew_certs.prom")));
+  await writeFile(join(root, "etc/renew-certs/config.yaml"), "certificateRenewInterval: soon\n");
+  const bad = cli(["run", "--root", root, "--dry-run"]);
+  assert.equal(bad.status, 3, bad.stderr);
+  assert.match(bad.stderr, new RegExp(`configuration file ${root}/etc/renew-certs/config\\.yaml`));
+});
+
+test("run --dry-run that refuses an input records no Event: a preview writes nothing, to the cluster neither", async (t) => {
+  const root = await copySandbox(t, { keySpec: { type: "ec", curve: "P-256" }, ageDays: 300 });
+  const pki = join(root, "etc/kubernetes/pki");
+  await writeFile(join(pki, "apiserver.key"), await readFile(join(pki, "front-proxy-client.key")));
+  const r = cli(["run", "--root", root, "--dry-run"]);
+  assert.equal(r.status, 4, r.stderr);
+  assert.doesNotMatch(r.stdout + r.stderr, /event/i);
+});

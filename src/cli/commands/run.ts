@@ -1,4 +1,5 @@
-import { resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import type { Command, ParsedArgs } from "../command.js";
 import { bool, str } from "../command.js";
 import { HOST_PATHS, type Settings } from "../../config/settings.js";
@@ -11,7 +12,9 @@ import { nodeNameOf } from "../../kube/endpoint.js";
 
 /** Settings for `run`: defaults < the config file < flags, every value checked. */
 export async function runSettings(args: ParsedArgs): Promise<Settings> {
-  const configFile = str(args, "config");
+  // Without --config: the host's configuration file under --root when there is one, as status and doctor read it.
+  const hostConfig = join(resolve(str(args, "root") ?? "/"), HOST_PATHS.configFile);
+  const configFile = str(args, "config") ?? (existsSync(hostConfig) ? hostConfig : undefined);
   const settings = await resolveSettings({
     ...(configFile !== undefined ? { configFile } : {}),
     flags: { certificateRenewInterval: numericFlag(str(args, "certificate-renew-interval")) },
@@ -61,7 +64,7 @@ An unreachable API server (expired certificates, a single host) is logged and
 the run proceeds without the Lease. Each outcome is an Event on the Node.
 
 Options:
-  --config FILE                     settings file (${HOST_PATHS.configFile}); flags override it
+  --config FILE                     settings file (default <root>${HOST_PATHS.configFile} when it exists); flags override it
   --root DIR                        the host's root directory (default /)
   --certificate-renew-interval N    renew when certificates are N days old (0 disables)
   --dry-run                         decide and show what would be renewed and restarted; write nothing
