@@ -13,6 +13,7 @@ import type { KubeClient } from "../kube/client.js";
 import { finding, type Finding } from "./findings.js";
 import { describeJob } from "../run/state.js";
 import { readRecord } from "../renewal/intent.js";
+import { lockHolders } from "../renewal/lock.js";
 
 /** Everything the checks look at; effects come in here. */
 export interface DoctorContext {
@@ -90,5 +91,7 @@ export async function checkInterrupted(c: DoctorContext): Promise<Finding[]> {
   const described = record ? describeJob(record) : undefined;
   if (!described) return [];
   const { state, next } = described;
+  const running = await lockHolders(join(c.root, LAYOUT.stateDir, "lock"));
+  if (running.length > 0) return [finding("run in progress", "OK", `a run (pid ${running.join(", ")}) is in progress: ${state}`)];
   return [finding("interrupted run", "WARN", `the last run stopped while ${state} (recorded in ${join(c.root, LAYOUT.stateDir, "job.json")}); the next run will ${next}`, "renew-certs run (or wait for the timer)")];
 }

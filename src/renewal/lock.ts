@@ -70,6 +70,12 @@ async function legacyHolder(dir: string): Promise<number | undefined> {
   return undefined;
 }
 
+/** The pids of live processes holding or waiting for the lock directory `file` (status, doctor: a run is in progress). */
+export async function lockHolders(file: string): Promise<number[]> {
+  const entries = await readEntries(file).catch(() => new Map<string, Entry>());
+  return [...entries.values()].filter((e) => stillRunning(e)).map((e) => e.pid);
+}
+
 const before = (a: [number, string], b: [number, string]): boolean => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
 
 /**

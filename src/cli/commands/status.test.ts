@@ -196,3 +196,20 @@ test("status shows a renewal killed half-way (SIGKILL after its fifth durable st
   assert.equal(finished.status, 0, finished.stderr);
   assert.doesNotMatch(cli(["status", "--root", root]).stdout, /interrupted run/);
 });
+
+test("status says a run is in progress, not that it stopped, while the run that wrote the record still holds the lock", async (t) => {
+  const root = await copySandbox(t, { keySpec: { type: "ec", curve: "P-256" }, ageDays: 3 });
+  const { writeRecord } = await import("../../renewal/intent.js");
+  const { processIdentity } = await import("../../util/proc.js");
+  const stateDir = join(root, "var/lib/renew-certs");
+  await writeRecord(stateDir, { job: "run", phase: "renewed", started: "2026-12-01T09:12:03.000Z", backup: join(stateDir, "backups/x"), renewed: ["apiserver"], apiserver: { renewed: "AA", previous: "BB" }, restart: [], steps: [] } as never);
+  // This test's own process plays the run: alive, holding the lock.
+  const me = processIdentity();
+  await mkdir(join(stateDir, "lock"), { recursive: true });
+  await writeFile(join(stateDir, "lock", `${me.pid}-${me.startTicks}-1`), JSON.stringify({ ...me, number: 1 }));
+  const table = cli(["status", "--root", root]);
+  assert.equal(table.status, 0, table.stderr);
+  assert.match(table.stdout, new RegExp(`\\na run is in progress \\(pid ${me.pid}\\): certificates renewed at 2026-12-01T09:12:03\\.000Z, no component restarted yet\\n$`));
+  await rm(join(stateDir, "lock"), { recursive: true });
+  assert.match(cli(["status", "--root", root]).stdout, /\ninterrupted run: the last run stopped while certificates renewed/);
+});

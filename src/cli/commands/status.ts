@@ -64,10 +64,15 @@ Examples:
     const pending = (await exists(join(stateDir, "job.json"))) || (await exists(join(stateDir, "pending-restart.json")));
     const state = pending ? await import("../../run/state.js") : undefined;
     const record = state ? await (await import("../../renewal/intent.js")).readRecord(stateDir) : undefined;
-    const interrupted = record && state ? state.describeJob(record) : undefined;
+    const described = record && state ? state.describeJob(record) : undefined;
+    // A record whose run is still alive (it holds the lock) is a run in progress, not one that stopped.
+    const running = described ? await (await import("../../renewal/lock.js")).lockHolders(join(stateDir, "lock")) : [];
+    const interrupted = described ? { ...described, ...(running.length ? { runningPids: running } : {}) } : undefined;
     if (output === "table") {
       const color = io.isTTY && !io.env["NO_COLOR"];
-      const next = interrupted ? `interrupted run: the last run stopped while ${interrupted.state}; the next run will ${interrupted.next}` : `renew-certs run would ${run.summary}`;
+      const next = interrupted?.runningPids
+        ? `a run is in progress (pid ${interrupted.runningPids.join(", ")}): ${interrupted.state}`
+        : interrupted ? `interrupted run: the last run stopped while ${interrupted.state}; the next run will ${interrupted.next}` : `renew-certs run would ${run.summary}`;
       io.stdout(renderStatusTable(report, { color, bars: io.isTTY }) + `\n${next}\n`);
     } else {
       io.stdout(await renderData({ ...report, run, ...(interrupted ? { interrupted } : {}) }, output));
