@@ -92,7 +92,17 @@ export type RunMainIO = Omit<CommandIO, "log" | "verbose"> & { stderrIsTTY: bool
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. Never exits. */
 export async function runMain(argv: string[], io: RunMainIO): Promise<number> {
-  const [name, ...rest] = argv;
+  // Global flags may come before the command too: renew-certs --verbose status.
+  const globals: string[] = [];
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--verbose" || a.startsWith("--log-format=")) globals.push(a);
+    else if (a === "--log-format" && i + 1 < argv.length) globals.push(a, argv[++i]!);
+    else break;
+  }
+  const [name, ...afterName] = argv.slice(i);
+  const rest = [...afterName, ...globals];
   // Everything runMain itself writes to stderr is an error (the logger prefixes its own lines).
   const stderrError = io.stderrIsJournal ? (s: string): void => io.stderr(withPriority("error", s)) : io.stderr;
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {

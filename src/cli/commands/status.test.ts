@@ -213,3 +213,11 @@ test("status says a run is in progress, not that it stopped, while the run that 
   await rm(join(stateDir, "lock"), { recursive: true });
   assert.match(cli(["status", "--root", root]).stdout, /\ninterrupted run: the last run stopped while certificates renewed/);
 });
+
+test("global flags work before the command too: renew-certs --verbose --log-format json status", async (t) => {
+  const root = await copySandbox(t, { keySpec: { type: "ec", curve: "P-256" }, ageDays: 3 });
+  const after = cli(["status", "--root", root, "--verbose"]);
+  const before = cli(["--verbose", "--log-format", "json", "status", "--root", root]);
+  assert.equal(before.status, 0, before.stderr);
+  assert.equal(before.stdout, after.stdout);
+});
