@@ -6,11 +6,13 @@ import { decideDue, renewableWindows, type DueDecision } from "../policy/due.js"
 import { manifestsToRestart, type ManifestRef } from "../manifests/list.js";
 import { readManifest } from "../manifests/manifest.js";
 import type { RunContext } from "./context.js";
+import { planRestarts, type PlannedRef } from "./restart-plan.js";
 
 /** What `run` decided, and the manifests it will restart (all parsed). */
 export interface Decision {
   decision: DueDecision;
-  restart: ManifestRef[];
+  /** In order; in restartMode minimal, some left running to reload (action "reload"). */
+  restart: PlannedRef[];
   /** Configured manifests that are not there (kube-proxy as a DaemonSet, external etcd). */
   missing: ManifestRef[];
 }
@@ -21,5 +23,6 @@ export async function decide(ctx: RunContext, inv: Inventory): Promise<Decision>
   if (decision.disabled || !decision.due) return { decision, restart: [], missing: [] };
   const list = await manifestsToRestart(ctx.root, ctx.settings.manifests);
   for (const m of list.present) await readManifest(m.file);
-  return { decision, restart: list.present, missing: list.missing };
+  const restart = await planRestarts({ root: ctx.root, settings: ctx.settings, now: ctx.now(), probes: ctx.probes, log: ctx.log }, list.present);
+  return { decision, restart, missing: list.missing };
 }
