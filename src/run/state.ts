@@ -132,15 +132,15 @@ export function describeRun(r: RunRecord): { state: string; next: string } {
     case "restarting":
       return { state: `restarting ${last?.component ?? "?"} (its manifest changed at ${new Date(last?.writtenAt ?? 0).toISOString()})`, next: `prove ${last?.component ?? "it"} is a new, healthy process, then restart the rest` };
     case "proven":
-      return { state: `${r.steps.map((s) => s.component).join(", ")} restarted and proven`, next: r.steps.length < r.restart.length ? `restart ${r.restart[r.steps.length]!.component} and the rest` : "check every component once more" };
+      return { state: `${r.steps.map((s) => (s.kind === "reload" ? `${s.component} (reloaded, not restarted)` : s.component)).join(", ")} ${r.steps.some((s) => s.kind === "reload") ? "brought onto the renewed files" : "restarted"} and proven`, next: r.steps.length < r.restart.length ? `restart ${r.restart[r.steps.length]!.component} and the rest` : "check every component once more" };
     case "verified":
-      return { state: "every component restarted and proven", next: "refresh /root/.kube/config and finish" };
+      return { state: r.steps.some((s) => s.kind === "reload") ? "every component restarted or reloaded, and proven" : "every component restarted and proven", next: "refresh /root/.kube/config and finish" };
     case "rolling-back":
       return { state: `rolling back (${rb?.reason ?? "?"})`, next: `restore the previous files from ${r.backup} and restart ${rb?.restart.map((x) => x.component).join(", ") ?? "the components"} onto them` };
     case "restored":
       return { state: `previous files restored from ${r.backup}`, next: `restart ${rb?.restart.map((x) => x.component).join(", ") ?? "the components"} onto them` };
     case "restarting-previous":
-      return { state: lastRb?.kind === "reload" ? `waiting for ${lastRb.component} to reload the previous files` : `restarting ${lastRb?.component ?? "?"} onto the previous files`, next: "prove it, restart the rest, and report the rollback (exit 7)" };
+      return { state: lastRb?.kind === "reload" ? (lastRb.proven ? `${lastRb.component} proven to serve the previous files (not restarted)` : `waiting for ${lastRb.component} to reload the previous files`) : `restarting ${lastRb?.component ?? "?"} onto the previous files`, next: "prove it, restart the rest, and report the rollback (exit 7)" };
     case "rolled-back":
       return { state: `rolled back (${rb?.outcome === "healthy" ? "healthy on the previous certificates" : rb?.outcome ?? "?"})`, next: "report the rollback (exit 7 or 8) and clear the record" };
   }
