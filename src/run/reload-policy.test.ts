@@ -13,7 +13,7 @@ test("an image's tag gives the version: a registry with a port, a digest, kubead
   for (const image of ["registry.k8s.io/kube-apiserver", "registry.local:5000/kube-apiserver", "kube-apiserver:latest", "kube-apiserver@sha256:abcd", undefined]) assert.equal(versionOfImage(image), undefined, String(image));
 });
 
-test("per component and version: kube-apiserver from v1.23 and etcd from v3.2 reload, older or unknown versions restart, the controller manager and the scheduler always restart, and each reason names the version", () => {
+test("per component and version: kube-apiserver from v1.23 and etcd from v3.4 reload, older or unknown versions restart, the controller manager and the scheduler always restart, and each reason names the version", () => {
   const table: [string, string | undefined, "restart" | "reload", RegExp][] = [
     ["kube-apiserver", "registry.k8s.io/kube-apiserver:v1.31.4", "reload", /^kube-apiserver v1\.31\.4 re-reads its serving certificate .*\(v1\.23 and later\)/],
     ["kube-apiserver", "registry.k8s.io/kube-apiserver:v1.23.0", "reload", /v1\.23\.0 re-reads/],
@@ -21,7 +21,8 @@ test("per component and version: kube-apiserver from v1.23 and etcd from v3.2 re
     ["kube-apiserver", "registry.k8s.io/kube-apiserver:latest", "restart", /names no version.*: restart$/],
     ["kube-apiserver", undefined, "restart", /its image \(none\) names no version/],
     ["etcd", "registry.k8s.io/etcd:3.5.16-0", "reload", /^etcd 3\.5\.16-0 re-reads its serving and peer certificates on every new handshake/],
-    ["etcd", "quay.io/coreos/etcd:v3.1.20", "restart", /older than v3\.2/],
+    ["etcd", "quay.io/coreos/etcd:v3.1.20", "restart", /older than v3\.4/],
+    ["etcd", "registry.k8s.io/etcd:3.3.15-0", "restart", /^etcd 3\.3\.15-0 is older than v3\.4, the first version known to re-read its certificates on every handshake: restart$/],
     ["kube-controller-manager", "registry.k8s.io/kube-controller-manager:v1.31.4", "restart", /^kube-controller-manager v1\.31\.4 keeps the client certificate embedded in its kubeconfig/],
     ["kube-scheduler", "registry.k8s.io/kube-scheduler:v1.31.4", "restart", /embedded in its kubeconfig/],
     ["kube-proxy", "registry.k8s.io/kube-proxy:v1.31.4", "restart", /^kube-proxy v1\.31\.4 is not known to re-read its certificates: restart$/],

@@ -7,15 +7,20 @@
 // - kube-apiserver's serving certificate: k8s.io/apiserver pkg/server/dynamiccertificates,
 //   dynamic_serving_content.go (NewDynamicServingContentFromFiles: the pair is re-read on an fsnotify
 //   event, and checked once a minute; a key and certificate that do not match keep the old pair).
-//   Re-read on change from v1.23 on (every minute before); this table trusts v1.23 and later.
+//   Re-read every minute since v1.17 (kubernetes/kubernetes#84200, "Reload apiserver serving
+//   certificate from disk every minute"), at once on change since v1.23 (#104102, "Improve dynamic
+//   cert file change detection", fsnotify, August 2021); this table trusts v1.23 and later.
 // - its --client-ca-file and --requestheader-client-ca-file: the same package,
 //   dynamic_cafile_content.go (DynamicFileCAContent). CAs are never renewed here; listed for completeness.
 // - its client certificates held as files (--kubelet-client-certificate, --proxy-client-cert-file,
 //   --etcd-certfile): client-go transport/transport.go: a certificate and key given as FILES set
 //   ReloadTLSFiles and are re-read at most once a second (cachingCertificateLoader) on every new
-//   TLS connection; data embedded in a kubeconfig is "treated as static". Pooled connections to
+//   TLS connection (kubernetes/kubernetes#79083, "Add ability to reload client certificates from
+//   disk", 2019); data embedded in a kubeconfig is "treated as static". Pooled connections to
 //   kubelets and gRPC connections to etcd are long-lived: the renewed certificate is presented at the
-//   next connection. None of this can be observed from outside, so it is logged as known by version.
+//   next connection (that kube-apiserver keeps its connections to kubelets across a rotation is
+//   kubernetes/kubernetes#114588). None of this can be observed from outside, so it is logged as
+//   known by version.
 // - kube-controller-manager, kube-scheduler: kubeadm embeds their client certificate in their
 //   kubeconfig (client-certificate-data), which client-go keeps as loaded (transport.go above); and
 //   their serving certificate is self-signed in memory at start: they must restart.
@@ -23,8 +28,11 @@
 //   memory at its start (k8s.io/apiserver pkg/server/options/serving_with_loopback.go), valid one
 //   year (14 months in recent versions): a planned restart before it expires (restart-plan.ts).
 // - etcd: client/pkg/transport/listener.go (TLSInfo.baseConfig): GetCertificate reads --cert-file /
-//   --peer-cert-file "when there's a client request", i.e. on every new handshake (since v3.2); its
-//   trusted CA is loaded once (never renewed here).
+//   --peer-cert-file "when there's a client request", i.e. on every new handshake; its trusted CA
+//   is loaded once (never renewed here). Before v3.2.19 the reload happened only for clients that
+//   send a server name (CHANGELOG-3.2, v3.2.19, "Fix TLS reload"): kube-apiserver and our probes
+//   connect by IP address, without one. Whether 3.3 got the fix early is not known here, so this
+//   table trusts v3.4 and later.
 import type { ManifestInfo } from "../manifests/manifest.js";
 
 /** A component's version, from its image tag ("registry.k8s.io/kube-apiserver:v1.31.4" → 1.31.4). */
@@ -47,7 +55,7 @@ const atLeast = (v: Version, major: number, minor: number): boolean => v.major >
 /** The first version known to re-read everything below from disk. */
 export const RELOAD_SINCE = {
   "kube-apiserver": { major: 1, minor: 23, text: "v1.23" },
-  etcd: { major: 3, minor: 2, text: "v3.2" },
+  etcd: { major: 3, minor: 4, text: "v3.4" },
 } as const;
 
 /** What kube-apiserver re-reads without a restart, but nothing outside can observe: logged as known by version. */
