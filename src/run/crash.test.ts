@@ -225,7 +225,7 @@ test("run in restart mode minimal killed during its rollback (kube-apiserver pro
 test("run in restart mode minimal killed while a kube-apiserver that does not reload is restarted instead, then run again: it is restarted once, proven new, and every component runs the files on disk", async (t) => {
   const noReload = { ...sim, apiserverReloads: false };
   const probe = await simulatedHost(t, { ageDays: 300, sim: noReload });
-  const all = await stepsOf(probe, await configFor(probe.root, 2, "minimal"));
+  const all = await stepsOf(probe, await configFor(probe.root, 6, "minimal"));
   await probe.kubelet.stop();
   // From the reload's record to kube-apiserver proven: the wait, the fallback's record and its edit.
   const from = all.findIndex((s) => s.what.startsWith("renamed state:reloading"));
@@ -234,7 +234,7 @@ test("run in restart mode minimal killed while a kube-apiserver that does not re
   const rows = await pool(steps, 4, async (s) => {
     const h = await simulatedHost(t, { ageDays: 300, sim: noReload });
     try {
-      const config = await configFor(h.root, 2, "minimal");
+      const config = await configFor(h.root, 6, "minimal");
       const killed = await runCli(h, config, { RENEW_CERTS_TEST_KILL_AFTER_STEP: String(s.n) });
       if (killed.signal !== "SIGKILL") throw new Error(`not killed at step ${s.n} (${s.what}): exit ${killed.status}: ${killed.stderr.trim().split("\n").pop()}`);
       const state = await phaseOf(h.root);
