@@ -68,6 +68,7 @@ const BAD_FIELDS: [string, string, RegExp][] = [
   ["nodeName", "CP_1", /nodeName: must be a lowercase DNS name, or "" \(got "CP_1"\)/],
   ["leaseWaitSeconds", "true", /leaseWaitSeconds: must be a whole number of seconds, 0 or more \(got true\)/],
   ["refreshRootKubeconfig", "yes", /refreshRootKubeconfig: must be true or false \(got "yes"\)/],
+  ["restartMode", "none", /restartMode: must be all or minimal \(got "none"\)/],
 ];
 
 for (const [key, value, expected] of BAD_FIELDS) {

@@ -94,6 +94,11 @@ export const SETTING_FIELDS: { readonly [K in keyof Settings]: SettingField } = 
     expect: "true or false",
     schema: { type: "boolean" },
   },
+  restartMode: {
+    description: "all: restart every component in manifests after a renewal; minimal: restart only those that cannot reload their certificates (by component and version) and prove the reload of the others.",
+    expect: "all or minimal",
+    schema: { type: "string", enum: ["all", "minimal"] },
+  },
 };
 
 /** The setting names, in file order. */

@@ -33,7 +33,12 @@ export interface Settings {
   leaseWaitSeconds: number;
   /** Refresh /root/.kube/config when it was a copy of the old admin.conf. Default true. */
   refreshRootKubeconfig: boolean;
+  /** "all" restarts every configured component after a renewal; "minimal" only those that cannot reload. Default "all". */
+  restartMode: RestartMode;
 }
+
+/** How a run brings the control plane onto renewed certificates (see src/run/reload-policy.ts). */
+export type RestartMode = "all" | "minimal";
 
 /** The defaults of every setting (nodeName is filled from the host name at run time). */
 export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
@@ -52,6 +57,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   nodeName: "",
   leaseWaitSeconds: 900,
   refreshRootKubeconfig: true,
+  restartMode: "all",
 });
 
 /** Host paths renew-certs installs to (under --root). */

@@ -4,8 +4,9 @@
 // certificate, which ends its life at expiry. kube-controller-manager and kube-scheduler keep the
 // client certificate of their kubeconfig in memory: they run the renewed one only when their
 // process (the start their self-signed serving certificate names) started after it was written.
-import { stat } from "node:fs/promises";
-import { join } from "node:path";
+import { readFile, stat } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { X509Certificate } from "node:crypto";
 import { LAYOUT } from "../inventory/catalog.js";
 import { manifestsToRestart } from "../manifests/list.js";
 import { readManifest, formatEndpoint } from "../manifests/manifest.js";
@@ -13,6 +14,7 @@ import { sameFingerprint, servedIdentity, type TlsIdentity } from "../kube/tls.j
 import type { Endpoint } from "../manifests/manifest.js";
 import { DAY_MS } from "../policy/age.js";
 import { LOOPBACK_SERVER_NAME } from "../run/identity.js";
+import { etcdTarget } from "../run/reload-proof.js";
 import type { DoctorContext } from "./checks.js";
 import { finding, type Finding } from "./findings.js";
 
@@ -24,11 +26,23 @@ export const realTls: TlsProbe = (e, servername) => servedIdentity(e, { timeoutM
 
 const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
-/** One finding per restarted component: does it run the certificates on disk, and how that is known. */
-export async function checkRunning(c: DoctorContext): Promise<Finding[]> {
+/** When kube-apiserver's loopback certificate forces its next restart, as each restart mode goes. */
+function loopbackPlan(s: DoctorContext["settings"], validTo: number): string {
+  if (s.restartMode !== "minimal") return "every renewal restarts it (restart mode all)";
+  const from = validTo - (s.certificateRenewInterval + s.safetyMarginDays) * DAY_MS;
+  return `in restart mode minimal, the first renewal from ${day(from)} on restarts it (its next renewal plus the safety margin would pass that expiry)`;
+}
+
+/** One finding per configured component (etcd when listed): does it run the certificates on disk, and how that is known. */
+export async function checkRunning(c: Pick<DoctorContext, "root" | "settings" | "inv" | "now" | "tls">): Promise<Finding[]> {
   const tls = c.tls ?? realTls;
   const out: Finding[] = [];
+  let etcd: Finding[] = [];
   for (const ref of (await manifestsToRestart(c.root, c.settings.manifests)).present) {
+    if (ref.component === "etcd") {
+      etcd = await checkEtcd(c.root, tls); // opt-in, as for run: judged by what it serves
+      continue;
+    }
     const m = await readManifest(ref.file).catch(() => undefined);
     if (!m) continue;
     const check = `${ref.component} runs the files on disk`;
@@ -45,9 +59,10 @@ export async function checkRunning(c: DoctorContext): Promise<Finding[]> {
       }
       const left = loopback ? loopback.validTo - c.now.getTime() : undefined;
       if (loopback && left !== undefined && left < c.settings.safetyMarginDays * DAY_MS) {
-        out.push(finding(check, "WARN", `it serves ${leaf?.certFile ?? "the certificate on disk"}, but its loopback certificate (made at its start) expires on ${day(loopback.validTo)}: it breaks then unless it is restarted`, "renew-certs run --restart-mode all, or restart kube-apiserver (an annotation in its manifest)"));
+        out.push(finding(check, "WARN", `it serves ${leaf?.certFile ?? "the certificate on disk"}, but its loopback certificate (made at its start) expires on ${day(loopback.validTo)}: it breaks then unless it is restarted`, `restart kube-apiserver (set the ${c.settings.annotationKey} annotation in its manifest); the next renewal restarts it too, in either restart mode`));
       } else {
-        out.push(finding(check, "OK", `serves ${leaf?.certFile ?? "the certificate on disk"} on a new connection (re-read from disk)${loopback ? `; its loopback certificate expires on ${day(loopback.validTo)}` : ""}`));
+        const started = loopback?.startedAt !== undefined ? `, made at its start ${new Date(loopback.startedAt).toISOString()},` : "";
+        out.push(finding(check, "OK", `serves ${leaf?.certFile ?? "the certificate on disk"} on a new connection (proven by the fingerprint it serves: re-read from disk, or loaded at its start)${loopback ? `; its loopback certificate${started} expires on ${day(loopback.validTo)}: ${loopbackPlan(c.settings, loopback.validTo)}` : ""}`));
       }
       continue;
     }
@@ -66,5 +81,25 @@ export async function checkRunning(c: DoctorContext): Promise<Finding[]> {
       out.push(finding(check, "OK", `its process started ${new Date(served.startedAt).toISOString()}, after ${file} was written (its serving certificate names its start)`));
     }
   }
-  return out;
+  return [...out, ...etcd];
+}
+
+/** A local etcd (its manifest present): does it serve the server and peer certificates on disk (it re-reads them on every handshake)? */
+async function checkEtcd(root: string, tls: TlsProbe): Promise<Finding[]> {
+  const m = await readManifest(join(root, LAYOUT.manifestsDir, "etcd.yaml")).catch(() => undefined);
+  const target = m ? etcdTarget(root, m) : undefined;
+  if (!target) return [];
+  const check = "etcd runs the files on disk";
+  const problems: string[] = [];
+  const proofs: string[] = [];
+  for (const [endpoint, file] of [[target.client, target.serverCert], [target.peer, target.peerCert]] as const) {
+    const onDisk = await readFile(file).then((b) => new X509Certificate(b).fingerprint256, () => undefined);
+    const served = await tls(endpoint);
+    const name = relative(join(root, LAYOUT.pkiDir), file);
+    if (!served) problems.push(`nothing answers at ${formatEndpoint(endpoint)}`);
+    else if (!sameFingerprint(served.fingerprint, onDisk)) problems.push(`${formatEndpoint(endpoint)} serves another certificate than ${name}`);
+    else proofs.push(`${formatEndpoint(endpoint)} serves ${name}`);
+  }
+  if (problems.length > 0) return [finding(check, "WARN", `${problems.join("; ")} (etcd re-reads its certificates on every new handshake)`, "crictl ps --name etcd; crictl logs <etcd container>; journalctl -u kubelet")];
+  return [finding(check, "OK", `${proofs.join(", ")} on new connections (proven by the fingerprints it serves; it re-reads them on every handshake)`)];
 }

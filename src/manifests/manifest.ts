@@ -22,6 +22,8 @@ export interface ManifestInfo {
   flags: Map<string, string>;
   /** kube-apiserver: kubeadm's endpoint annotation, else --advertise-address and --secure-port, else 127.0.0.1:6443. */
   advertiseEndpoint: Endpoint;
+  /** The first container's image ("registry.k8s.io/kube-apiserver:v1.31.4"), if it names one. */
+  image?: string;
   /** kube-controller-manager / kube-scheduler: --bind-address (127.0.0.1 when unset or a wildcard) and --secure-port (default 10257 / 10259). */
   secureEndpoint: Endpoint | undefined;
 }
@@ -74,6 +76,11 @@ export function parseManifestDocument(text: string, file: string): { doc: Docume
   return { doc, metadata };
 }
 
+function imageOf(doc: Document): string | undefined {
+  const image = doc.getIn(["spec", "containers", 0, "image"]);
+  return typeof image === "string" && image !== "" ? image : undefined;
+}
+
 function flagsOf(doc: Document, file: string): Map<string, string> {
   const containers = doc.getIn(["spec", "containers"], true);
   if (!isSeq(containers) || !isMap(containers.items[0])) throw bad(file, "has no spec.containers");
@@ -122,7 +129,8 @@ export function parseManifest(text: string, file: string): ManifestInfo {
     const host = !bind || bind === "0.0.0.0" || bind === "::" ? "127.0.0.1" : bind;
     secureEndpoint = { host, port: portFlag(flags, defaultPort) };
   }
-  return { file, component, name: metadata.get("name") as string, annotations, flags, advertiseEndpoint, secureEndpoint };
+  const image = imageOf(doc);
+  return { file, component, name: metadata.get("name") as string, annotations, flags, advertiseEndpoint, secureEndpoint, ...(image ? { image } : {}) };
 }
 
 /** Reads and parses the manifest `file` (see parseManifest). */

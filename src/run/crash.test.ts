@@ -21,9 +21,9 @@ const KEY = "konvoy.d2iq.io/restartedAt";
 const sim = { timeScale: 0.005 };
 type Host = Awaited<ReturnType<typeof simulatedHost>>;
 
-async function configFor(root: string, healthTimeoutSeconds = 20): Promise<string> {
+async function configFor(root: string, healthTimeoutSeconds = 20, restartMode: "all" | "minimal" = "all"): Promise<string> {
   const file = join(root, "renew-certs.yaml");
-  await writeFile(file, `nodeName: cp-1\nhealthTimeoutSeconds: ${healthTimeoutSeconds}\nleaseWaitSeconds: 5\nlockTimeoutSeconds: 5\n`);
+  await writeFile(file, `nodeName: cp-1\nhealthTimeoutSeconds: ${healthTimeoutSeconds}\nleaseWaitSeconds: 5\nlockTimeoutSeconds: 5\nrestartMode: ${restartMode}\n`);
   return file;
 }
 
@@ -143,4 +143,116 @@ test("run killed during its rollback, and twice in a row, then run again: the ro
   }, (s, e) => [String(s.n), s.what, "?", "?", "?", `the test itself failed: ${String(e)}`]);
   for (const line of table([["kill", "after", "state found", "second run", "next run", "verdict"], ...rows]).split("\n")) t.diagnostic(line);
   assert.deepEqual(rows.filter((r) => r[5] !== "ok").map((r) => r.join(" | ")), []);
+});
+
+test("run in restart mode minimal killed after every step from the renewal on (the reload's record and wait included), then run again: kube-apiserver never restarted, every component on the files on disk, exit 0", async (t) => {
+  const probe = await simulatedHost(t, { ageDays: 300, sim });
+  const all = await stepsOf(probe, await configFor(probe.root, 20, "minimal"));
+  await probe.kubelet.stop();
+  // The renewal's own steps, and the restarts of the controller manager and the scheduler, are the
+  // same in both modes and killed in the first table: from the run's record to kube-apiserver's
+  // reload proven, then the first restart's record and the verdict.
+  const first = all.findIndex((s) => s.what.startsWith("renamed state:"));
+  const from = all.slice(0, first).findLastIndex((s) => s.what.startsWith("temp-written var/lib/renew-certs/job.json"));
+  const reloaded = all.findIndex((s) => s.what.startsWith("renamed state:proven"));
+  const steps = [...all.slice(from, reloaded + 2), ...all.filter((s) => s.what.startsWith("renamed state:verified"))];
+  assert.ok(steps.some((s) => s.what.startsWith("renamed state:reloading")) && steps.some((s) => s.what.startsWith("renamed wait:kube-apiserver")), steps.map((s) => s.what).join(", "));
+  const rows = await pool(steps, 4, async (s) => {
+    const h = await simulatedHost(t, { ageDays: 300, sim });
+    try {
+      const config = await configFor(h.root, 20, "minimal");
+      const killed = await runCli(h, config, { RENEW_CERTS_TEST_KILL_AFTER_STEP: String(s.n) });
+      if (killed.signal !== "SIGKILL") throw new Error(`not killed at step ${s.n} (${s.what}): exit ${killed.status}: ${killed.stderr.trim().split("\n").pop()}`);
+      const state = await phaseOf(h.root);
+      const next = await runCli(h, config);
+      await h.kubelet.settled();
+      const problems = [
+        ...(next.status === 0 ? [] : [`exit ${next.status}: ${next.stderr.trim().split("\n").pop()}`]),
+        ...(/all healthy/.test(next.stdout) ? [] : ["no success summary"]),
+        ...(h.kubelet.restarts("kube-apiserver") === 0 ? [] : ["kube-apiserver was restarted"]),
+        ...(await pkiProblems(h.root)),
+        ...(await staleComponents(h.root, h.kubelet, ["kube-apiserver"])),
+        ...((await phaseOf(h.root)) === "none" ? [] : ["a job record is left"]),
+      ];
+      return [String(s.n), s.what, state, `exit ${next.status}: ${firstWords(next.stderr + next.stdout)}`, problems.length === 0 ? "ok" : problems.join("; ")];
+    } finally {
+      await h.kubelet.stop();
+    }
+  }, (s, e) => [String(s.n), s.what, "?", "?", `the test itself failed: ${String(e)}`]);
+  for (const line of table([["kill", "after", "state found", "next run", "verdict"], ...rows]).split("\n")) t.diagnostic(line);
+  assert.deepEqual(rows.filter((r) => r[4] !== "ok").map((r) => r.join(" | ")), []);
+});
+
+test("run in restart mode minimal killed during its rollback (kube-apiserver proven back on the previous files without a restart), then run again: the rollback is finished and reported (exit 7), every file as before", async (t) => {
+  const behaviour: BehaviourFn = (c, _start, m) => (c === "kube-controller-manager" && m.annotations[KEY] ? "down" : "healthy");
+  const probe = await simulatedHost(t, { ageDays: 300, behaviour, sim });
+  const all = await stepsOf(probe, await configFor(probe.root, 6, "minimal"));
+  await probe.kubelet.stop();
+  // From the restored files to kube-apiserver proven on them without a restart, and the verdict:
+  // the file restores and the controller manager's restart are killed in the table above.
+  const restored = all.findIndex((s) => s.what.startsWith("renamed state:restored"));
+  const reloaded = all.findIndex((s, i) => i > restored + 1 && s.what.startsWith("renamed state:restarting-previous"));
+  const steps = [...all.slice(restored, reloaded + 1), ...all.filter((s) => s.what.startsWith("renamed state:rolled-back"))];
+  assert.ok(steps.some((s) => s.what.startsWith("renamed state:restarting-previous")) && steps.some((s) => s.what.startsWith("renamed wait:kube-apiserver")), steps.map((s) => s.what).join(", "));
+  const rows = await pool(steps, 4, async (s) => {
+    const h = await simulatedHost(t, { ageDays: 300, behaviour, sim });
+    try {
+      const config = await configFor(h.root, 6, "minimal");
+      const before = [...(await snapshot(h.root))].filter(([p]) => p.startsWith("etc/")).map(([p, f]) => `${p}:${f.bytes}`).join("\n");
+      const killed = await runCli(h, config, { RENEW_CERTS_TEST_KILL_AFTER_STEP: String(s.n) });
+      if (killed.signal !== "SIGKILL") throw new Error(`not killed at step ${s.n} (${s.what}): exit ${killed.status}: ${killed.stderr.trim().split("\n").pop()}`);
+      const state = await phaseOf(h.root);
+      const next = await runCli(h, config);
+      await h.kubelet.settled();
+      const after = [...(await snapshot(h.root))].filter(([p]) => p.startsWith("etc/")).map(([p, f]) => `${p}:${f.bytes}`).join("\n");
+      const problems = [
+        ...(next.status === 7 ? [] : [`exit ${next.status}, not 7: ${next.stderr.trim().split("\n").pop()}`]),
+        ...(/all healthy|renewed and healthy/.test(next.stdout + next.stderr) ? ["claims success"] : []),
+        ...(after === before ? [] : ["the control plane's files differ from before the run"]),
+        ...(h.kubelet.restarts("kube-apiserver") === 0 ? [] : ["kube-apiserver was restarted"]),
+        ...(await pkiProblems(h.root)),
+        ...((await phaseOf(h.root)) === "none" ? [] : ["a job record is left"]),
+      ];
+      return [String(s.n), s.what, state, `exit ${next.status}: ${firstWords(next.stderr)}`, problems.length === 0 ? "ok" : problems.join("; ")];
+    } finally {
+      await h.kubelet.stop();
+    }
+  }, (s, e) => [String(s.n), s.what, "?", "?", `the test itself failed: ${String(e)}`]);
+  for (const line of table([["kill", "after", "state found", "next run", "verdict"], ...rows]).split("\n")) t.diagnostic(line);
+  assert.deepEqual(rows.filter((r) => r[4] !== "ok").map((r) => r.join(" | ")), []);
+});
+
+test("run in restart mode minimal killed while a kube-apiserver that does not reload is restarted instead, then run again: it is restarted once, proven new, and every component runs the files on disk", async (t) => {
+  const noReload = { ...sim, apiserverReloads: false };
+  const probe = await simulatedHost(t, { ageDays: 300, sim: noReload });
+  const all = await stepsOf(probe, await configFor(probe.root, 6, "minimal"));
+  await probe.kubelet.stop();
+  // From the reload's record to kube-apiserver proven: the wait, the fallback's record and its edit.
+  const from = all.findIndex((s) => s.what.startsWith("renamed state:reloading"));
+  const steps = all.slice(from, all.findIndex((s, i) => i > from && s.what.startsWith("renamed state:proven")) + 1);
+  assert.ok(steps.some((s) => s.what.startsWith("renamed state:restarting")) && steps.some((s) => s.what.startsWith("renamed edited:kube-apiserver")), steps.map((s) => s.what).join(", "));
+  const rows = await pool(steps, 4, async (s) => {
+    const h = await simulatedHost(t, { ageDays: 300, sim: noReload });
+    try {
+      const config = await configFor(h.root, 6, "minimal");
+      const killed = await runCli(h, config, { RENEW_CERTS_TEST_KILL_AFTER_STEP: String(s.n) });
+      if (killed.signal !== "SIGKILL") throw new Error(`not killed at step ${s.n} (${s.what}): exit ${killed.status}: ${killed.stderr.trim().split("\n").pop()}`);
+      const state = await phaseOf(h.root);
+      const next = await runCli(h, config);
+      await h.kubelet.settled();
+      const problems = [
+        ...(next.status === 0 ? [] : [`exit ${next.status}: ${next.stderr.trim().split("\n").pop()}`]),
+        ...(/all healthy/.test(next.stdout) ? [] : ["no success summary"]),
+        ...(h.kubelet.restarts("kube-apiserver") === 1 ? [] : [`kube-apiserver restarted ${h.kubelet.restarts("kube-apiserver")} times`]),
+        ...(await pkiProblems(h.root)),
+        ...(await staleComponents(h.root, h.kubelet)),
+        ...((await phaseOf(h.root)) === "none" ? [] : ["a job record is left"]),
+      ];
+      return [String(s.n), s.what, state, `exit ${next.status}: ${firstWords(next.stderr + next.stdout)}`, problems.length === 0 ? "ok" : problems.join("; ")];
+    } finally {
+      await h.kubelet.stop();
+    }
+  }, (s, e) => [String(s.n), s.what, "?", "?", `the test itself failed: ${String(e)}`]);
+  for (const line of table([["kill", "after", "state found", "next run", "verdict"], ...rows]).split("\n")) t.diagnostic(line);
+  assert.deepEqual(rows.filter((r) => r[4] !== "ok").map((r) => r.join(" | ")), []);
 });

@@ -9,11 +9,13 @@ import type { RunContext } from "./context.js";
 import { join } from "node:path";
 import { LAYOUT } from "../inventory/catalog.js";
 import { RenewCertsError } from "../errors.js";
+import { planRestarts, type PlannedRef } from "./restart-plan.js";
 
 /** What `run` decided, and the manifests it will restart (all parsed). */
 export interface Decision {
   decision: DueDecision;
-  restart: ManifestRef[];
+  /** In order; in restartMode minimal, some left running to reload (action "reload"). */
+  restart: PlannedRef[];
   /** Configured manifests that are not there (kube-proxy as a DaemonSet, external etcd). */
   missing: ManifestRef[];
 }
@@ -30,5 +32,6 @@ export async function decide(ctx: RunContext, inv: Inventory): Promise<Decision>
     throw new RenewCertsError("MANIFEST", `no static pod manifest to restart in ${dir} (manifests: ${ctx.settings.manifests.length ? ctx.settings.manifests.join(", ") : "none configured"}): run renews only what it can restart and prove; nothing was changed: fix manifests in the configuration, or renew without restarting with renew-certs renew all`, { file: dir });
   }
   for (const m of list.present) await readManifest(m.file);
-  return { decision, restart: list.present, missing: list.missing };
+  const restart = await planRestarts({ root: ctx.root, settings: ctx.settings, now: ctx.now(), probes: ctx.probes, log: ctx.log }, list.present);
+  return { decision, restart, missing: list.missing };
 }

@@ -47,7 +47,7 @@ export type RunOutcome =
   | { kind: "disabled"; decision: DueDecision }
   | { kind: "not-due"; decision: DueDecision }
   | { kind: "nothing-renewed"; decision: DueDecision; renew: RenewResult }
-  | { kind: "dry-run"; decision: DueDecision; renew: RenewResult; manifests: string[] }
+  | { kind: "dry-run"; decision: DueDecision; renew: RenewResult; manifests: string[]; reloads: string[] }
   | { kind: "renewed"; decision: DueDecision | undefined; renewed: string[]; steps: ComponentStep[]; resumed: boolean };
 
 /** Runs the scheduled job once (see the top of this file). */
@@ -84,7 +84,7 @@ export async function runJob(o: RunJobOptions): Promise<RunOutcome> {
     if (o.dryRun) {
       const renew = await renewCertificates({ root: o.root, names: ["all"], dryRun: true, validityDays: s.validityDays, log: o.log, now });
       success = true;
-      return { kind: "dry-run", decision, renew, manifests: restart.map((m) => m.file) };
+      return { kind: "dry-run", decision, renew, manifests: restart.filter((m) => !m.action).map((m) => m.file), reloads: restart.filter((m) => m.action === "reload").map((m) => m.file) };
     }
     const { renew, record } = await renewForRun(ctx, inv, restart);
     if (!record) {

@@ -4,7 +4,7 @@
 import { join, relative } from "node:path";
 import { renewCertificates, type RenewResult } from "../renewal/renew.js";
 import type { Inventory } from "../inventory/scan.js";
-import type { ManifestRef } from "../manifests/list.js";
+import type { PlannedRef } from "./restart-plan.js";
 import type { RunContext } from "./context.js";
 import type { RunRecord } from "./state.js";
 
@@ -13,7 +13,7 @@ function fingerprintOf(inv: Inventory, name: string): string | undefined {
 }
 
 /** Renews every certificate; returns the renewal and the run's record in phase "renewed" (none when nothing was written). */
-export async function renewForRun(ctx: RunContext, inv: Inventory, restart: ManifestRef[]): Promise<{ renew: RenewResult; record: RunRecord | undefined }> {
+export async function renewForRun(ctx: RunContext, inv: Inventory, restart: PlannedRef[]): Promise<{ renew: RenewResult; record: RunRecord | undefined }> {
   let record: RunRecord | undefined;
   const renew = await renewCertificates({
     root: ctx.root, names: ["all"], validityDays: ctx.settings.validityDays, log: ctx.log, now: ctx.now, lockHeld: true,
@@ -22,7 +22,7 @@ export async function renewForRun(ctx: RunContext, inv: Inventory, restart: Mani
       job: "run", phase: "renewed", started: ctx.now().toISOString(), backup,
       renewed: renewed.map((r) => r.name),
       apiserver: { renewed: renewed.find((r) => r.name === "apiserver")?.fingerprint256 ?? fingerprintOf(inv, "apiserver") ?? "", previous: fingerprintOf(inv, "apiserver") },
-      restart: restart.map((m) => ({ component: m.component, file: relative(ctx.root, m.file) })),
+      restart: restart.map((m) => ({ component: m.component, file: relative(ctx.root, m.file), ...(m.action ? { action: m.action } : {}), ...(m.why ? { why: m.why } : {}) })),
       steps: [],
     }),
   });

@@ -37,9 +37,11 @@ async function applyEdit(ctx: RunContext, step: ComponentStep, edit: Edit): Prom
 }
 
 /** The steps of the main restarts or of the rollback, and how to store them back. */
-type Track = "restart" | "rollback";
-const stepsOf = (r: RunRecord, t: Track): ComponentStep[] => (t === "restart" ? r.steps : r.rollback!.steps);
-const withSteps = (r: RunRecord, t: Track, steps: ComponentStep[]): RunRecord => (t === "restart" ? { ...r, steps } : { ...r, rollback: { ...r.rollback!, steps } });
+export type Track = "restart" | "rollback";
+/** The steps of `t`. */
+export const stepsOf = (r: RunRecord, t: Track): ComponentStep[] => (t === "restart" ? r.steps : r.rollback!.steps);
+/** The record with the steps of `t` replaced. */
+export const withSteps = (r: RunRecord, t: Track, steps: ComponentStep[]): RunRecord => (t === "restart" ? { ...r, steps } : { ...r, rollback: { ...r.rollback!, steps } });
 
 /** Begins the restart of one component: identity, record, edit (in this order). */
 export async function beginStep(ctx: RunContext, record: RunRecord, track: Track, ref: { component: string; file: string }, edit: Edit): Promise<RunRecord> {

@@ -28,6 +28,7 @@ export async function resume(ctx: RunContext, record: RunRecord, inv: Inventory)
   ctx.log.warn(`the last run stopped while ${state}: this run will ${next}`, { backup: r.backup });
   switch (r.phase) {
     case "renewed":
+    case "reloading":
     case "restarting":
     case "proven": {
       const done = await restartAll(ctx, r);

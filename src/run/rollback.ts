@@ -12,6 +12,7 @@ import { parseManifest } from "../manifests/manifest.js";
 import { RenewCertsError } from "../errors.js";
 import { adminCredentials, type RunContext } from "./context.js";
 import { beginStep, ensureEdited, proveLast, type Edit } from "./restart.js";
+import { reloadStep } from "./reload.js";
 import { enter, finish, type RunRecord } from "./state.js";
 import type { Expected } from "./prove.js";
 
@@ -29,7 +30,7 @@ async function restoreEdit(ctx: RunContext, dir: string, index: BackupIndex, fil
 /** Starts a rollback: records it, then carries it out (rollBackFrom). Always throws. */
 export async function rollBack(ctx: RunContext, record: RunRecord, failure: { component: string; message: string }): Promise<never> {
   ctx.log.error(`${failure.message}; rolling back to the previous certificates`, { backup: record.backup });
-  const r = await enter(ctx.stateDir, { ...record, rollback: { reason: failure.message, component: failure.component, restart: record.steps.map((s) => ({ component: s.component, file: s.file })), steps: [] } }, "rolling-back", ctx.onStep);
+  const r = await enter(ctx.stateDir, { ...record, rollback: { reason: failure.message, component: failure.component, restart: record.steps.map((s) => ({ component: s.component, file: s.file, ...(s.kind === "reload" ? { action: "reload" as const } : {}) })), steps: [] } }, "rolling-back", ctx.onStep);
   return rollBackFrom(ctx, r);
 }
 
@@ -47,10 +48,16 @@ export async function rollBackFrom(ctx: RunContext, record: RunRecord): Promise<
       const expected: Expected = { apiserverFingerprint: r.apiserver.previous ?? "", credentials: await adminCredentials(ctx.root), certificates: "previous" };
       for (let i = 0; i < rb().restart.length; i++) {
         const ref = rb().restart[i]!;
-        const edit = await restoreEdit(ctx, dir, index, ref.file);
         const step = rb().steps[i];
         if (step?.proven) continue;
-        r = step ? await ensureEdited(ctx, r, "rollback", edit) : await beginStep(ctx, r, "rollback", ref, edit);
+        if (ref.action === "reload") {
+          // Not restarted by the run: it re-reads the restored files by itself (or is restarted when it does not).
+          r = await reloadStep(ctx, r, "rollback", i, expected);
+          if (rb().steps[i]!.proven) continue;
+        } else {
+          const edit: Edit = ref.fellBack ? { kind: "annotate" } : await restoreEdit(ctx, dir, index, ref.file);
+          r = step ? await ensureEdited(ctx, r, "rollback", edit) : await beginStep(ctx, r, "rollback", ref, edit);
+        }
         r = await proveLast(ctx, r, "rollback", expected);
       }
       r = await enter(ctx.stateDir, { ...r, rollback: { ...rb(), outcome: "healthy" } }, "rolled-back", ctx.onStep);
@@ -62,13 +69,24 @@ export async function rollBackFrom(ctx: RunContext, record: RunRecord): Promise<
   return report(ctx, r);
 }
 
+/** "kube-scheduler was proven restarted and healthy", with the components that reloaded instead said so. */
+function provenOn(rb: NonNullable<RunRecord["rollback"]>): string {
+  const restarted = rb.steps.filter((s) => s.kind !== "reload").map((s) => s.component);
+  const reloaded = rb.steps.filter((s) => s.kind === "reload").map((s) => s.component);
+  const parts = [
+    ...(restarted.length > 0 ? [`${restarted.join(", ")} ${restarted.length === 1 ? "was" : "were"} proven restarted and healthy`] : []),
+    ...(reloaded.length > 0 ? [`${reloaded.join(", ")} (not restarted) ${reloaded.length === 1 ? "was" : "were"} proven to serve them`] : []),
+  ];
+  return parts.join(", and ") || "nothing needed a restart";
+}
+
 /** Reports a finished rollback: the Event, the record cleared, the error the exit code comes from. */
 async function report(ctx: RunContext, r: RunRecord): Promise<never> {
   const rb = r.rollback!;
   const dir = r.backup;
   let e: RenewCertsError;
   if (rb.outcome === "healthy") {
-    const msg = `${rb.reason}. Rolled back: every renewed file and manifest was restored from ${dir}, and ${rb.restart.map((x) => x.component).join(", ")} ${rb.restart.length === 1 ? "was" : "were"} proven restarted and healthy on the previous certificates; they still expire as before, so find the cause (journalctl -u kubelet, crictl logs) and run again`;
+    const msg = `${rb.reason}. Rolled back: every renewed file and manifest was restored from ${dir}, and ${provenOn(rb)} on the previous certificates; they still expire as before, so find the cause (journalctl -u kubelet, crictl logs) and run again`;
     e = new RenewCertsError("ROLLED_BACK", msg, { file: join(ctx.root, r.steps.find((s) => s.component === rb.component)?.file ?? dir) });
   } else if (rb.restoreFailed) {
     const msg = `${rb.reason}, and restoring the previous files from ${dir} failed too: ${rb.outcome}. Restore them with "renew-certs restore ${dir}", then check the kubelet (journalctl -u kubelet)`;

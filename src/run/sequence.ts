@@ -10,6 +10,7 @@ import { adminCredentials, type RunContext } from "./context.js";
 import { beginStep, checkLease, ensureEdited, proveLast, recheck } from "./restart.js";
 import { ComponentUnhealthyError, type Expected } from "./prove.js";
 import { rollBack } from "./rollback.js";
+import { reloadStep } from "./reload.js";
 import { enter, finish, type RunRecord } from "./state.js";
 import { refreshRootKubeconfig } from "./root-kubeconfig.js";
 
@@ -25,7 +26,11 @@ export async function restartAll(ctx: RunContext, record: RunRecord): Promise<Ru
         const ref = r.restart[i]!;
         const step = r.steps[i];
         if (step?.proven) continue;
-        if (step) {
+        if (ref.action === "reload") {
+          // Left running (restartMode minimal): proven reloaded, or restarted when it does not reload in time.
+          r = await reloadStep(ctx, r, "restart", i, expected, () => checkLease(lease, ref.component));
+          if (r.steps[i]!.proven) continue;
+        } else if (step) {
           r = await ensureEdited(ctx, r, "restart", { kind: "annotate" });
         } else {
           checkLease(lease, ref.component);
@@ -51,8 +56,11 @@ export async function complete(ctx: RunContext, r: RunRecord): Promise<void> {
     const old = await readFile(join(r.backup, "files", LAYOUT.kubernetesDir, "admin.conf"), "utf8").catch(() => undefined);
     if (old !== undefined) await refreshRootKubeconfig({ root: ctx.root, oldAdmin: old, log: ctx.log });
   }
-  const proofs = r.steps.map((s) => `${s.component} (${s.proven?.by ?? "?"})`).join(", ");
-  ctx.log.info(`renewed and healthy: ${r.renewed.length} certificate(s); ${r.steps.length} component(s) restarted and proven new: ${proofs}`, { backup: r.backup });
-  await ctx.coordinator.event("CertificatesRenewed", `renewed ${r.renewed.join(", ") || `the certificates of ${r.started}`}; restarted ${r.steps.map((s) => s.component).join(", ")}, each proven a new, healthy process`, "Normal");
+  const restarted = r.steps.filter((s) => s.kind !== "reload");
+  const reloaded = r.steps.filter((s) => s.kind === "reload");
+  const proofs = restarted.map((s) => `${s.component} (${s.proven?.by ?? "?"})`).join(", ");
+  const kept = reloaded.length > 0 ? `; ${reloaded.length} not restarted, proven to run the renewed certificates by what they serve: ${reloaded.map((s) => s.component).join(", ")}` : "";
+  ctx.log.info(`renewed and healthy: ${r.renewed.length} certificate(s); ${restarted.length} component(s) restarted and proven new${proofs ? `: ${proofs}` : ""}${kept}`, { backup: r.backup });
+  await ctx.coordinator.event("CertificatesRenewed", `renewed ${r.renewed.join(", ") || `the certificates of ${r.started}`}; restarted ${restarted.map((s) => s.component).join(", ") || "nothing"}, each proven a new, healthy process${reloaded.length > 0 ? `; reloaded without a restart: ${reloaded.map((s) => s.component).join(", ")}` : ""}`, "Normal");
   await finish(ctx.stateDir);
 }

@@ -4,6 +4,7 @@
  * crash left and finishes it (src/run/resume.ts):
  *
  *   renewing ──► renewed ──► restarting i ──► proven i ──► … ──► verified ──► (record removed)
+ *                   (minimal mode: reloading i ──► proven i, or, not reloaded in time, ──► restarting i)
  *   (renewal)      │             │ a component not proven or not healthy in time
  *                  │             ▼
  *                  │        rolling-back ──► restored ──► restarting-previous j ──► … ──► rolled-back
@@ -18,7 +19,7 @@ import type { TlsIdentity } from "../kube/tls.js";
 import type { AtomicWriteOptions } from "../util/atomic.js";
 
 /** The phases of a run after its renewal. */
-export type RunPhase = "renewed" | "restarting" | "proven" | "verified" | "rolling-back" | "restored" | "restarting-previous" | "rolled-back";
+export type RunPhase = "renewed" | "reloading" | "restarting" | "proven" | "verified" | "rolling-back" | "restored" | "restarting-previous" | "rolled-back";
 
 /** Who a component's process is: what identifies it from outside. */
 export interface Identity {
@@ -28,8 +29,23 @@ export interface Identity {
   pids?: number[];
 }
 
-/** One component restarted by the run (or by its rollback). */
+/** A component the run brings onto the renewed (or, rolling back, the previous) files, and how. */
+export interface StepRef {
+  component: string;
+  /** The manifest, relative to --root. */
+  file: string;
+  /** "reload": left running, its reload proven (restartMode minimal, reload.ts); absent: restarted. */
+  action?: "reload";
+  /** Why this action (minimal mode), for the log and status. */
+  why?: string;
+  /** It was to reload, did not in time, and is restarted instead (by the restart annotation). */
+  fellBack?: true;
+}
+
+/** One component restarted by the run (or by its rollback), or, kind "reload", left running and proven to have reloaded. */
 export interface ComponentStep {
+  /** "reload": no manifest edit (stamp and annotation are ""); proven by what it serves, not by a new process. */
+  kind?: "reload";
   component: string;
   /** The manifest, relative to --root. */
   file: string;
@@ -51,8 +67,8 @@ export interface RollbackRecord {
   reason: string;
   /** The component that did not come back. */
   component: string;
-  /** The components to restart onto the previous files, in order. */
-  restart: { component: string; file: string }[];
+  /** The components to restart (or, action "reload", to prove reloaded) onto the previous files, in order. */
+  restart: StepRef[];
   steps: ComponentStep[];
   /** How it ended, once it has: "healthy", or why not. */
   outcome?: string;
@@ -71,8 +87,8 @@ export interface RunRecord {
   renewed: string[];
   /** kube-apiserver's serving certificate after and before the renewal (SHA-256). */
   apiserver: { renewed: string; previous: string | undefined };
-  /** The manifests to restart, in order, relative to --root. */
-  restart: { component: string; file: string }[];
+  /** The manifests to restart (or, action "reload", to prove reloaded), in order, relative to --root. */
+  restart: StepRef[];
   /** The restarts begun, in order; the last may be unproven. */
   steps: ComponentStep[];
   rollback?: RollbackRecord;
@@ -111,18 +127,20 @@ export function describeRun(r: RunRecord): { state: string; next: string } {
   switch (r.phase) {
     case "renewed":
       return { state: `certificates renewed at ${r.started}, no component restarted yet`, next: "restart the control plane onto them and prove it" };
+    case "reloading":
+      return { state: `waiting for ${last?.component ?? "?"} to reload the renewed certificates (not restarted)`, next: `prove ${last?.component ?? "it"} serves them (or restart it), then restart the rest` };
     case "restarting":
       return { state: `restarting ${last?.component ?? "?"} (its manifest changed at ${new Date(last?.writtenAt ?? 0).toISOString()})`, next: `prove ${last?.component ?? "it"} is a new, healthy process, then restart the rest` };
     case "proven":
-      return { state: `${r.steps.map((s) => s.component).join(", ")} restarted and proven`, next: r.steps.length < r.restart.length ? `restart ${r.restart[r.steps.length]!.component} and the rest` : "check every component once more" };
+      return { state: `${r.steps.map((s) => (s.kind === "reload" ? `${s.component} (reloaded, not restarted)` : s.component)).join(", ")} ${r.steps.some((s) => s.kind === "reload") ? "brought onto the renewed files" : "restarted"} and proven`, next: r.steps.length < r.restart.length ? `restart ${r.restart[r.steps.length]!.component} and the rest` : "check every component once more" };
     case "verified":
-      return { state: "every component restarted and proven", next: "refresh /root/.kube/config and finish" };
+      return { state: r.steps.some((s) => s.kind === "reload") ? "every component restarted or reloaded, and proven" : "every component restarted and proven", next: "refresh /root/.kube/config and finish" };
     case "rolling-back":
       return { state: `rolling back (${rb?.reason ?? "?"})`, next: `restore the previous files from ${r.backup} and restart ${rb?.restart.map((x) => x.component).join(", ") ?? "the components"} onto them` };
     case "restored":
       return { state: `previous files restored from ${r.backup}`, next: `restart ${rb?.restart.map((x) => x.component).join(", ") ?? "the components"} onto them` };
     case "restarting-previous":
-      return { state: `restarting ${lastRb?.component ?? "?"} onto the previous files`, next: "prove it, restart the rest, and report the rollback (exit 7)" };
+      return { state: lastRb?.kind === "reload" ? (lastRb.proven ? `${lastRb.component} proven to serve the previous files (not restarted)` : `waiting for ${lastRb.component} to reload the previous files`) : `restarting ${lastRb?.component ?? "?"} onto the previous files`, next: "prove it, restart the rest, and report the rollback (exit 7)" };
     case "rolled-back":
       return { state: `rolled back (${rb?.outcome === "healthy" ? "healthy on the previous certificates" : rb?.outcome ?? "?"})`, next: "report the rollback (exit 7 or 8) and clear the record" };
   }

@@ -2,7 +2,10 @@
 // the real one (v1.28) does in every way renew-certs depends on (SPEC.md, last section):
 // - it serves --tls-cert-file/--tls-private-key-file and re-reads them when they change, without a
 //   restart (dynamic serving content): a key and certificate that do not match keep the old pair;
-//   --client-ca-file is re-read the same way;
+//   --client-ca-file is re-read the same way (SimOptions.apiserverReloads false plays a version that
+//   does not, which a run must restart); what else the real one re-reads (--requestheader-client-ca-file,
+//   the front-proxy, kubelet and etcd client certificates, on new connections) the double never
+//   presents to anyone after its start, so nothing depends on it;
 // - at every start it has a new self-signed loopback certificate, CN=apiserver-loopback-client@<unix
 //   start>, NotBefore one hour before the start, served to clients asking for the server name
 //   apiserver-loopback-client: a new fingerprint there means a new process (made by whoever starts
@@ -102,6 +105,7 @@ export async function startApiserver(spec: ComponentSpec, o: ApiserverOptions): 
   });
   // Dynamic serving content: new connections get the files as they are now.
   const reload = setInterval(() => {
+    if (!o.sim.apiserverReloads) return;
     try {
       if (stampOf() === current.stamp) return;
       const next = load();

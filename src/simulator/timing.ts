@@ -30,10 +30,15 @@ export interface SimOptions {
   timeScale: number;
   /** Validity of kube-apiserver's loopback certificate, in days (365; 14 months in recent versions). */
   loopbackValidityDays: number;
+  /**
+   * kube-apiserver re-reads its serving certificate when it changes, as v1.23 and later do (true);
+   * false plays a version that, whatever its tag says, does not: a run must then restart it.
+   */
+  apiserverReloads: boolean;
 }
 
 /** The defaults: fifty times faster than a real host. */
-export const DEFAULT_SIM_OPTIONS: Readonly<SimOptions> = Object.freeze({ timeScale: 0.02, loopbackValidityDays: 365 });
+export const DEFAULT_SIM_OPTIONS: Readonly<SimOptions> = Object.freeze({ timeScale: 0.02, loopbackValidityDays: 365, apiserverReloads: true });
 
 /** A real duration, scaled (never below 1 ms). */
 export function scaled(o: Pick<SimOptions, "timeScale">, realMs: number): number {

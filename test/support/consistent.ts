@@ -30,8 +30,13 @@ const LOADS: Record<string, string[]> = {
   "kube-scheduler": ["etc/kubernetes/scheduler.conf"],
 };
 
-/** Components that do not run the files on disk (none: each started after they were last written, and the API server serves apiserver.crt). */
-export async function staleComponents(root: string, kubelet: KubeletDouble): Promise<string[]> {
+/**
+ * Components that do not run the files on disk (none: each started after they were last written, and
+ * the API server serves apiserver.crt). `reloading`: components left running that re-read their
+ * client certificates from disk (restart mode minimal: kube-apiserver v1.23 and later), judged by
+ * what they serve only.
+ */
+export async function staleComponents(root: string, kubelet: KubeletDouble, reloading: string[] = []): Promise<string[]> {
   const out: string[] = [];
   for (const [component, files] of Object.entries(LOADS)) {
     const p = kubelet.running(component);
@@ -39,6 +44,7 @@ export async function staleComponents(root: string, kubelet: KubeletDouble): Pro
       out.push(`${component}: not running`);
       continue;
     }
+    if (reloading.includes(component)) continue;
     for (const f of files) {
       const m = (await stat(join(root, f))).mtimeMs;
       if (p.startedAt < m) out.push(`${component}: started ${new Date(p.startedAt).toISOString()}, before ${f} changed`);

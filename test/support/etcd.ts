@@ -11,6 +11,8 @@ import { freePort } from "../../src/simulator/ports.js";
 /** A real etcd (Debian's etcd-server) serving TLS with a sandbox's etcd certificates. */
 export interface RealEtcd {
   endpoint: string;
+  /** The peer URL. */
+  peer: string;
   process: ChildProcess;
   stop(): Promise<void>;
 }
@@ -43,7 +45,7 @@ export async function startEtcd(root: string): Promise<RealEtcd> {
   for (let i = 0; i < 100; i++) {
     if (proc.exitCode !== null) throw new Error(`etcd exited: ${log}`);
     const h = etcdctl(root, endpoint, "healthcheck-client", ["endpoint", "health"]);
-    if (h.status === 0) return { endpoint, process: proc, stop };
+    if (h.status === 0) return { endpoint, peer, process: proc, stop };
     await new Promise((r) => setTimeout(r, 100));
   }
   await stop();

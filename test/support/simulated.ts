@@ -9,7 +9,7 @@ import { startKubeletDouble, type BehaviourFn, type KubeletDouble } from "../../
 import type { SimOptions } from "../../src/simulator/timing.js";
 
 /** Real durations times 0.01: a kube-apiserver restart takes about half a second. */
-export const TEST_SIM: SimOptions = { timeScale: 0.01, loopbackValidityDays: 365 };
+export const TEST_SIM: SimOptions = { timeScale: 0.01, loopbackValidityDays: 365, apiserverReloads: true };
 
 /** A simulated host: its root, ports and kubelet. */
 export interface SimulatedHost {

@@ -109,3 +109,33 @@ test("run --dry-run that refuses an input records no Event: a preview writes not
   assert.equal(r.status, 4, r.stderr);
   assert.doesNotMatch(r.stdout + r.stderr, /event/i);
 });
+
+test("run refuses --restart-mode=sometimes with exit code 3, naming the flag and the two modes, and changes nothing", async (t) => {
+  const root = await copySandbox(t, ec);
+  const before = await snapshot(root);
+  const r = cli(["run", "--root", root, "--restart-mode=sometimes"]);
+  assert.equal(r.status, 3, r.stderr);
+  assert.match(r.stderr, /--restart-mode: must be all or minimal \(got "sometimes"\)/);
+  assert.deepEqual(await snapshot(root), before);
+});
+
+test("run --restart-mode minimal --dry-run: kube-apiserver left running where its loopback certificate can be read, restarted (with the reason) where it cannot", async (t) => {
+  const { simulatedHost } = await import("../../../test/support/simulated.js");
+  const h = await simulatedHost(t, { ageDays: 300 });
+  // The control plane's files (the doubles keep their own logs and store elsewhere under the root).
+  const files = async () => [...(await snapshot(h.root))].filter(([p]) => p.startsWith("etc/")).map(([p, f]) => `${p}:${f.bytes}`).join("\n");
+  const before = await files();
+  const r = cli(["run", "--root", h.root, "--restart-mode", "minimal", "--dry-run"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^would restart, in order: .*kube-controller-manager\.yaml, .*kube-scheduler\.yaml$/m);
+  assert.match(r.stdout, /^would leave running and prove reloaded \(restart mode minimal\): .*kube-apiserver\.yaml$/m);
+  assert.match(r.stderr, /kube-apiserver: reload \(restart mode minimal\): kube-apiserver v1\.31\.4 re-reads/);
+  assert.equal(await files(), before);
+  assert.equal((await snapshot(h.root)).has("var/lib/renew-certs/job.json"), false);
+  // Nothing serves there: when the loopback certificate expires is unknown, so it is restarted.
+  const root = await copySandbox(t, ec);
+  const cold = cli(["run", "--root", root, "--restart-mode", "minimal", "--dry-run"]);
+  assert.equal(cold.status, 0, cold.stderr);
+  assert.match(cold.stdout, /^would restart, in order: .*kube-apiserver\.yaml, /m);
+  assert.match(cold.stderr, /kube-apiserver: restart \(restart mode minimal\): kube-apiserver: its loopback certificate could not be read \(nothing answers for apiserver-loopback-client\), so when it expires is unknown: restart/);
+});

@@ -17,7 +17,7 @@ export async function runSettings(args: ParsedArgs): Promise<Settings> {
   const configFile = str(args, "config") ?? (existsSync(hostConfig) ? hostConfig : undefined);
   const settings = await resolveSettings({
     ...(configFile !== undefined ? { configFile } : {}),
-    flags: { certificateRenewInterval: numericFlag(str(args, "certificate-renew-interval")) },
+    flags: { certificateRenewInterval: numericFlag(str(args, "certificate-renew-interval")), restartMode: str(args, "restart-mode") },
   });
   return settings;
 }
@@ -25,7 +25,8 @@ export async function runSettings(args: ParsedArgs): Promise<Settings> {
 export const runCommand: Command = {
   name: "run",
   summary: "the scheduled job: renew when due, restart the control plane, prove health, roll back",
-  help: `Usage: renew-certs run [--config FILE] [--root DIR] [--certificate-renew-interval DAYS] [--dry-run]
+  help: `Usage: renew-certs run [--config FILE] [--root DIR] [--certificate-renew-interval DAYS]
+                      [--restart-mode all|minimal] [--dry-run]
 
 What renew-certs.service runs on every control-plane host:
   1. due?  when any renewable certificate is older than the interval, expires
@@ -45,6 +46,16 @@ What renew-certs.service runs on every control-plane host:
      renewed apiserver.crt and answers /livez with the renewed admin.conf; the
      others answer /healthz from the proven process. Every component is checked
      once more before the verdict.
+     --restart-mode minimal (or restartMode: minimal in the config file) restarts
+     only what cannot reload the renewed files: kube-controller-manager and
+     kube-scheduler (their kubeconfigs embed their client certificates), and any
+     component of a version not known to reload. kube-apiserver (v1.23 and later)
+     is left running, so the API never goes down: the run proves it reloaded (a
+     fresh connection gets the new apiserver.crt, /livez answers the renewed
+     admin.conf, and its loopback certificate is unchanged: the same process);
+     it is restarted instead when it has not reloaded in time, and once a year
+     when its loopback certificate (made at its start) would expire before the
+     next renewal. Each decision is logged with its reason. Default: all.
   4. a component not proven new and healthy in time (healthTimeoutSeconds):
      every file is restored from the backup, the components restart onto the
      previous files and are proven the same way, exit 7 (8 when even that fails).
@@ -67,6 +78,8 @@ Options:
   --config FILE                     settings file (default <root>${HOST_PATHS.configFile} when it exists); flags override it
   --root DIR                        the host's root directory (default /)
   --certificate-renew-interval N    renew when certificates are N days old (0 disables)
+  --restart-mode all|minimal        restart every component (all, the default), or only
+                                    those that cannot reload their certificates (minimal)
   --dry-run                         decide and show what would be renewed and restarted; write nothing
 
 Exit codes: 0 not due, disabled, or renewed and healthy; 3 bad configuration;
@@ -81,6 +94,7 @@ refused, nothing changed. README "Exit codes" has the full table.
     config: { type: "string" },
     root: { type: "string" },
     "certificate-renew-interval": { type: "string" },
+    "restart-mode": { type: "string" },
     "dry-run": { type: "boolean" },
   },
   async run(args, io) {
@@ -98,10 +112,11 @@ refused, nothing changed. README "Exit codes" has the full table.
     if (outcome.kind === "dry-run") {
       io.stdout(`${dueSummary(outcome.decision, settings)}\n` +
         `would renew ${outcome.renew.renewed.length} certificate(s): ${outcome.renew.renewed.map((r) => r.name).join(", ")}\n` +
-        `would restart, in order: ${outcome.manifests.join(", ") || "nothing (no manifests found)"}\n--dry-run: nothing was written\n`);
+        `would restart, in order: ${outcome.manifests.join(", ") || "nothing (no manifests found)"}${outcome.reloads.length > 0 ? `\nwould leave running and prove reloaded (restart mode minimal): ${outcome.reloads.join(", ")}` : ""}\n--dry-run: nothing was written\n`);
     } else if (outcome.kind === "renewed") {
-      const proofs = outcome.steps.map((s) => `${s.component} (new process proven by its ${s.proven?.by ?? "?"})`).join(", ");
-      io.stdout(`${outcome.resumed ? "finished the interrupted run: " : ""}renewed ${outcome.renewed.length} certificate(s); restarted ${proofs}; all healthy\n`);
+      const proofs = outcome.steps.filter((s) => s.kind !== "reload").map((s) => `${s.component} (new process proven by its ${s.proven?.by ?? "?"})`).join(", ");
+      const reloaded = outcome.steps.filter((s) => s.kind === "reload").map((s) => `${s.component} (${s.proven?.by === "reload" ? "reloaded, not restarted" : `restarted meanwhile, proven by its ${s.proven?.by ?? "?"}`})`).join(", ");
+      io.stdout(`${outcome.resumed ? "finished the interrupted run: " : ""}renewed ${outcome.renewed.length} certificate(s); restarted ${proofs || "nothing"}${reloaded ? `; kept running ${reloaded}` : ""}; all healthy\n`);
     }
     return 0;
   },

@@ -221,3 +221,17 @@ test("global flags work before the command too: renew-certs --verbose --log-form
   assert.equal(before.status, 0, before.stderr);
   assert.equal(before.stdout, after.stdout);
 });
+
+test("status says whether each component runs the certificates on disk and how that is known, and when the loopback certificate forces kube-apiserver's next restart", async (t) => {
+  const { simulatedHost } = await import("../../../test/support/simulated.js");
+  const h = await simulatedHost(t, { ageDays: 10 });
+  const r = cli(["status", "--root", h.root, "-o", "json"]);
+  assert.equal(r.status, 0, r.stderr);
+  const components = (JSON.parse(r.stdout) as { components: { component: string; runsFilesOnDisk: string; detail: string }[] }).components;
+  assert.deepEqual(components.map((c) => [c.component, c.runsFilesOnDisk]), [["kube-apiserver", "yes"], ["kube-controller-manager", "yes"], ["kube-scheduler", "yes"]]);
+  assert.match(components[0]!.detail, /^serves .*apiserver\.crt on a new connection \(proven by the fingerprint it serves.*; its loopback certificate, made at its start .*, expires on \d{4}-\d\d-\d\d: every renewal restarts it \(restart mode all\)$/);
+  assert.match(components[1]!.detail, /^its process started .*, after etc\/kubernetes\/controller-manager\.conf was written \(its serving certificate names its start\)$/);
+  const table = cli(["status", "--root", h.root]).stdout;
+  assert.match(table, /^COMPONENT\s+ON DISK\s+HOW IT IS KNOWN$/m);
+  assert.match(table, /^kube-scheduler\s+yes\s+its process started/m);
+});

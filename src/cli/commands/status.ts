@@ -26,6 +26,28 @@ function runDecision(inv: Inventory, now: Date, settings: Settings, config: stri
   return { due: d.due, disabled: d.disabled, reasons: d.reasons.map((r) => r.text), dueDate: d.dueDate?.toISOString(), interval: settings.certificateRenewInterval, config, summary };
 }
 
+/** Whether each configured component runs the certificates on disk, and how that is known (doctor's check, short timeouts). */
+async function componentStates(root: string, inv: Inventory, now: Date, settings: Settings): Promise<{ component: string; runsFilesOnDisk: "yes" | "no" | "unknown"; detail: string }[]> {
+  if (!(await exists(join(root, LAYOUT.manifestsDir)))) return [];
+  // Loaded only when there are manifests to look at: status stays light.
+  const { checkRunning } = await import("../../doctor/running.js");
+  const { servedIdentity } = await import("../../kube/tls.js");
+  const tls = (e: { host: string; port: number }, servername?: string) => servedIdentity(e, { timeoutMs: 1000, ...(servername ? { servername } : {}) }).catch(() => undefined);
+  const findings = await checkRunning({ root, settings, inv, now, tls });
+  return findings.map((f) => ({
+    component: f.check.replace(/ runs the files on disk$/, ""),
+    // A warning that starts "it serves" is kube-apiserver on the files, with its loopback certificate about to expire.
+    runsFilesOnDisk: f.severity === "OK" || /^it serves /.test(f.detail) ? "yes" : f.severity === "FAIL" ? "no" : "unknown",
+    detail: f.detail,
+  }));
+}
+
+function renderComponents(rows: { component: string; runsFilesOnDisk: string; detail: string }[]): string {
+  if (rows.length === 0) return "";
+  const w = Math.max(...rows.map((r) => r.component.length), "COMPONENT".length);
+  return `\n${"COMPONENT".padEnd(w)}  ON DISK  HOW IT IS KNOWN\n${rows.map((r) => `${r.component.padEnd(w)}  ${r.runsFilesOnDisk.padEnd(7)}  ${r.detail}`).join("\n")}\n`;
+}
+
 export const statusCommand: Command = {
   name: "status",
   summary: "show every kubeadm certificate, its expiry, residual time and age",
@@ -33,14 +55,19 @@ export const statusCommand: Command = {
 
 Lists every certificate and kubeconfig kubeadm manages on this host, like
 "kubeadm certs check-expiration", plus the age of each certificate, then the
-certificate authorities. Nothing is written.
+certificate authorities, then, for each control-plane component, whether it
+runs the certificates on disk and how that is known (the certificate it serves
+on a fresh connection; for the controller manager and the scheduler, the start
+their self-signed serving certificate names), and when kube-apiserver's
+loopback certificate forces its next restart. Nothing is written.
 
 Options:
   --root DIR       the host's root directory (default /); a sandbox or a mounted disk
   -o, --output F   table (default), json or yaml; json/yaml carry kubeadm's
                    CertificateExpirationInfo fields (residualTime in seconds) plus age and
                    files, and "run": what "renew-certs run" would decide now (with the
-                   host's /etc/renew-certs/config.yaml when present, else the defaults)
+                   host's /etc/renew-certs/config.yaml when present, else the defaults),
+                   and "components", as above
 
 Examples:
   renew-certs status
@@ -68,14 +95,15 @@ Examples:
     // A record whose run is still alive (it holds the lock) is a run in progress, not one that stopped.
     const running = described ? await (await import("../../renewal/lock.js")).lockHolders(join(stateDir, "lock")) : [];
     const interrupted = described ? { ...described, ...(running.length ? { runningPids: running } : {}) } : undefined;
+    const components = await componentStates(root, inv, now, settings);
     if (output === "table") {
       const color = io.isTTY && !io.env["NO_COLOR"];
       const next = interrupted?.runningPids
         ? `a run is in progress (pid ${interrupted.runningPids.join(", ")}): ${interrupted.state}`
         : interrupted ? `interrupted run: the last run stopped while ${interrupted.state}; the next run will ${interrupted.next}` : `renew-certs run would ${run.summary}`;
-      io.stdout(renderStatusTable(report, { color, bars: io.isTTY }) + `\n${next}\n`);
+      io.stdout(renderStatusTable(report, { color, bars: io.isTTY }) + renderComponents(components) + `\n${next}\n`);
     } else {
-      io.stdout(await renderData({ ...report, run, ...(interrupted ? { interrupted } : {}) }, output));
+      io.stdout(await renderData({ ...report, run, components, ...(interrupted ? { interrupted } : {}) }, output));
     }
     return 0;
   },
