@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { simulatedHost } from "../../test/support/simulated.js";
 import { DEFAULT_SETTINGS, type Settings } from "../config/settings.js";
@@ -34,6 +34,16 @@ test("a control plane whose certificates expired 35 days ago, its kubelet starte
   assert.ok(fallback, "the fallback is logged");
   assert.match(fallback.msg, new RegExp(`the kubelet logs "${SOURCES_NOT_READY}" for kube-system/kube-apiserver-cp-1.*restarting the kubelet`));
   assert.ok(!log.lines.some((l) => /rolling back/.test(l.msg)), "no rollback");
+  // The kubelet's own certificate had expired too: re-issued, and the kubelet restarted onto it, so
+  // that once the API server is back the kubelet reaches it and replaces the other pods by itself.
+  const kubeletPem = join(root, "var/lib/kubelet/pki/kubelet-client-current.pem");
+  const kc = new X509Certificate(await readFile(kubeletPem));
+  assert.equal(kc.subject, "O=system:nodes\nCN=system:node:cp-1");
+  assert.ok(Date.parse(kc.validTo) > Date.now() + 300 * 86_400_000);
+  assert.equal((await stat(kubeletPem)).mode & 0o777, 0o600);
+  assert.ok(log.lines.some((l) => /^re-issued the kubelet's client certificate \(system:node:cp-1\)/.test(l.msg)));
+  assert.ok(kubelet.sourcesReady(), "the kubelet reaches the API server with its re-issued certificate");
+  assert.deepEqual(log.lines.filter((l) => /not restarted by the kubelet/.test(l.msg)).map((l) => l.msg.split(":")[0]), ["kube-apiserver"], "the others needed no fallback");
   assert.ok(await notAfterOf(root, "etc/kubernetes/pki/apiserver.crt") > Date.now() + 300 * 86_400_000, "the renewed certificate is on disk");
   assert.equal(await readRunRecord(join(root, "var/lib/renew-certs")), undefined, "the run is finished");
 });

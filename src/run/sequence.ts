@@ -12,6 +12,7 @@ import { ComponentUnhealthyError, type Expected } from "./prove.js";
 import { rollBack } from "./rollback.js";
 import { reloadStep } from "./reload.js";
 import { kubeletFallbacks } from "./fallback.js";
+import { ensureKubeletClient } from "./kubelet-client.js";
 import { keepRenewed, previousCannotWork } from "./still-down.js";
 import { enter, finish, type RunRecord } from "./state.js";
 import { refreshRootKubeconfig } from "./root-kubeconfig.js";
@@ -19,8 +20,8 @@ import { refreshRootKubeconfig } from "./root-kubeconfig.js";
 /** Restarts and proves every component of the record that is not proven yet; rolls back on failure. */
 export async function restartAll(ctx: RunContext, record: RunRecord): Promise<RunRecord> {
   // Not obtained (LEASE_TIMEOUT): the record stays, and the next run restarts.
+  let r = await ensureKubeletClient(ctx, record);
   const lease: Lease = await ctx.coordinator.acquire();
-  let r = record;
   const fallbacks = kubeletFallbacks(ctx);
   try {
     const expected: Expected = { apiserverFingerprint: r.apiserver.renewed, credentials: await adminCredentials(ctx.root), certificates: "renewed" };
