@@ -32,7 +32,7 @@ test("doctor recognises an expired control plane with its kubelet stuck on sourc
   assert.ok(f, report.findings.map((x) => x.check).join(", "));
   assert.equal(f.severity, "FAIL");
   assert.match(f.detail, /^nothing answers at 127\.0\.0\.1:\d+ \(kube-apiserver is down\); 11 certificate\(s\) expired .*; the kubelet's client certificate expired on .*; the kubelet logs "skipping delete because sources aren't ready yet"/);
-  assert.match(f.fix, /^renew-certs run /);
+  assert.equal(f.fix, "renew-certs run");
 });
 
 test("doctor on renewed certificates with the kubelet still stuck: the one command is systemctl restart kubelet", async (t) => {

@@ -46,7 +46,8 @@ export async function checkRecovery(c: DoctorContext): Promise<Finding[]> {
     ...(record?.stillDown ? [`the last run kept the renewed certificates with ${record.stillDown.component} still down (${record.stillDown.tried.length > 0 ? record.stillDown.tried.join("; ") : "nothing tried yet"})`] : []),
   ];
   if (expired.length > 0 || kubeletExpired) {
-    return [finding("control plane down", "FAIL", facts.join("; "), "renew-certs run   (renews, re-issues the kubelet's certificate, restarts the kubelet where it is stuck, proves every component; never restores expired certificates)")];
+    const what = "renew-certs run renews them, re-issues the kubelet's certificate, restarts the kubelet where it is stuck and proves every component, and never restores expired certificates";
+    return [finding("control plane down", "FAIL", `${facts.join("; ")}. ${what}`, "renew-certs run")];
   }
   if (stuck.length > 0) return [finding("control plane down", "FAIL", facts.join("; "), "systemctl restart kubelet")];
   return [];
