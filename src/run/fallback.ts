@@ -82,12 +82,14 @@ export function kubeletFallbacks(ctx: RunContext): Fallbacks {
     tried: (c) => attempts.get(c) ?? [],
     hooksFor(step) {
       const veto = async (evidence: Evidence): Promise<string | undefined> => {
-        const restarted = Math.max(0, ...[...attempts.values()].flat().filter((a) => a.action === "restart-kubelet" && a.outcome === "done" && a.at >= step.writtenAt).map((a) => a.at));
+        // A kubelet restarted (for any component) or the old container stopped since the change:
+        // what starts now is the new pod.
+        const acted = [...attempts.values()].flat().some((a) => a.outcome === "done" && a.at >= step.writtenAt && (a.action === "restart-kubelet" || listOf(step.component).includes(a)));
+        if (acted) return undefined;
         const m = await readManifest(join(ctx.root, step.file));
         const pod = `${m.name}-${ctx.nodeName}`;
-        const log = await ctx.runtime.kubeletLog(Math.max(step.writtenAt, restarted)).catch(() => [] as string[]);
-        const kept = log.filter((l) => l.includes(SOURCES_NOT_READY) && l.includes(pod));
-        if (kept.length === 0 || restarted > 0) return undefined;
+        const log = await ctx.runtime.kubeletLog(step.writtenAt).catch(() => [] as string[]);
+        if (!log.some((l) => l.includes(SOURCES_NOT_READY) && l.includes(pod))) return undefined;
         return `a process started after the change (${evidence.detail}), but the kubelet logs "${SOURCES_NOT_READY}" for kube-system/${pod}: it is the old pod's container, restarted in its crash loop, which the kubelet has not replaced`;
       };
       const onUnproven = async (elapsedMs: number, evidence: Evidence): Promise<void> => {
