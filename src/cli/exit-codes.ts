@@ -20,6 +20,7 @@ export const EXIT = {
   UNKNOWN_CRITICAL: 12,
   CA_NOT_VALID: 13,
   BAD_VALIDITY: 14,
+  STILL_DOWN: 15,
 } as const;
 
 /** The exit code for an error code. */
@@ -39,6 +40,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case "UNKNOWN_CRITICAL": return EXIT.UNKNOWN_CRITICAL;
     case "CA_NOT_VALID": return EXIT.CA_NOT_VALID;
     case "BAD_VALIDITY": return EXIT.BAD_VALIDITY;
+    case "STILL_DOWN": return EXIT.STILL_DOWN;
     case "INTERNAL": return EXIT.FAILURE;
   }
 }

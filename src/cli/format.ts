@@ -64,6 +64,13 @@ export function renderStatusTable(r: StatusReport, style: TableStyle): string {
     if (style.bars) row.push(lifetimeBar(c.lifetimeLeft, style.color));
     return row;
   });
+  const k = r.kubelet;
+  if (k && !k.missing && k.expirationDate) {
+    // Its own row: renewable (yes under EXTERNALLY MANAGED reads "no") only when expired or about to be.
+    const row = ["kubelet client", kubeadmDate(k.expirationDate), shortDuration(k.residualTime), shortDuration(k.age ?? 0), "ca", "no"];
+    if (style.bars) row.push(lifetimeBar(Math.max(0, Math.min(1, k.residualTime / (365 * 86_400))), style.color));
+    rows.push(row);
+  }
   const caHeader = ["CERTIFICATE AUTHORITY", "EXPIRES", "RESIDUAL TIME", "AGE", "EXTERNALLY MANAGED"];
   if (style.bars) caHeader.push("LIFETIME LEFT");
   const caRows = r.certificateAuthorities.map((c) => {
@@ -74,7 +81,10 @@ export function renderStatusTable(r: StatusReport, style: TableStyle): string {
   });
   const parts = [table(header, rows), "", table(caHeader, caRows)];
   if (r.kubelet && !r.kubelet.missing) {
-    parts.push("", `kubelet.conf: ${r.kubelet.embedded ? "embedded client certificate" : "client certificate rotated by the kubelet"}${r.kubelet.expirationDate ? `, expires ${kubeadmDate(r.kubelet.expirationDate)} (${shortDuration(r.kubelet.residualTime)})` : ""}; not renewed by renew-certs`);
+    const what = r.kubelet.embedded ? "not renewed by renew-certs"
+      : r.kubelet.renewable ? "renewable now: renew-certs run re-issues it (the kubelet cannot rotate an expired one) and restarts the kubelet"
+      : "renewed by renew-certs only once it has expired or expires within the safety margin";
+    parts.push("", `kubelet.conf: ${r.kubelet.embedded ? "embedded client certificate" : "client certificate rotated by the kubelet"}${r.kubelet.expirationDate ? `, expires ${kubeadmDate(r.kubelet.expirationDate)} (${shortDuration(r.kubelet.residualTime)})` : ""}; ${what}`);
   }
   for (const w of r.warnings) parts.push(paint(`WARNING: ${w}`, 33, style.color));
   return parts.join("\n") + "\n";

@@ -61,6 +61,7 @@ const BAD_FIELDS: [string, string, RegExp][] = [
   ["manifests", "[kube-scheduler, kube-scheduler]", /manifests: must be a list of manifest base names such as kube-apiserver, without duplicates/],
   ["annotationKey", "'konvoy.d2iq.io/restarted At'", /annotationKey: must be a Kubernetes annotation key/],
   ["healthTimeoutSeconds", "0", /healthTimeoutSeconds: must be a whole number of seconds, 1 or more \(got 0\)/],
+  ["fallbackAfterSeconds", "0", /fallbackAfterSeconds: must be a whole number of seconds, 1 or more \(got 0\)/],
   ["backupDir", "backups", /backupDir: must be an absolute path \(got "backups"\)/],
   ["backupsKept", "0", /backupsKept: must be a whole number, 1 or more \(got 0\)/],
   ["metricsFile", "/var/lib/node_exporter/renew.txt", /metricsFile: must be an absolute path ending in .prom, or ""/],

@@ -59,6 +59,11 @@ export const SETTING_FIELDS: { readonly [K in keyof Settings]: SettingField } = 
     expect: "a whole number of seconds, 1 or more",
     schema: wholeNumber(1),
   },
+  fallbackAfterSeconds: {
+    description: "How long a restarted component may go without a new process before renew-certs restarts the kubelet (and, after as long again, stops the old container), in seconds.",
+    expect: "a whole number of seconds, 1 or more",
+    schema: wholeNumber(1),
+  },
   backupDir: {
     description: "Where the backup taken before each renewal goes (a host path, mode 0700).",
     expect: "an absolute path",

@@ -19,6 +19,8 @@ export interface Settings {
   annotationKey: string;
   /** How long to wait for each restarted component to become healthy, in seconds. Default 300. */
   healthTimeoutSeconds: number;
+  /** How long a restarted component may stay unproven before the kubelet fallbacks, in seconds. Default 60. */
+  fallbackAfterSeconds: number;
   /** Where backups go (a host path, under --root). Default /var/lib/renew-certs/backups. */
   backupDir: string;
   /** How many backups to keep. Default 10. */
@@ -50,6 +52,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   manifests: ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy"],
   annotationKey: "konvoy.d2iq.io/restartedAt",
   healthTimeoutSeconds: 300,
+  fallbackAfterSeconds: 60,
   backupDir: "/var/lib/renew-certs/backups",
   backupsKept: 10,
   metricsFile: "/var/lib/node_exporter/textfile_collector/renew_certs.prom",

@@ -54,6 +54,11 @@ function capture(fold?: (line: string) => boolean): { io: RunMainIO; lines: stri
   };
 }
 
+// `npm run demo -- --expired`: the recovery of an expired control plane (recovery.ts).
+if (process.argv.includes("--expired")) {
+  process.exitCode = await (await import("./recovery.js")).recoveryDemo();
+  process.exit();
+}
 const root = await mkdtemp(join(tmpdir(), "renew-certs-demo-"));
 say(`a sandbox control plane whose certificates were issued 300 days ago, in ${root}`);
 await createSandbox(root, { ageDays: 300 });

@@ -14,6 +14,7 @@ import { finding, type Finding } from "./findings.js";
 import { describeJob } from "../run/state.js";
 import { readRecord } from "../renewal/intent.js";
 import { lockHolders } from "../renewal/lock.js";
+import type { NodeRuntime } from "../kubelet/runtime.js";
 
 /** Everything the checks look at; effects come in here. */
 export interface DoctorContext {
@@ -26,6 +27,8 @@ export interface DoctorContext {
   api: KubeClient | undefined;
   /** The certificate served at an endpoint (real default: a TLS handshake of its own). */
   tls?: TlsProbe;
+  /** The kubelet and container runtime (default: the host's, or a sandbox's kubelet double). */
+  runtime?: NodeRuntime;
 }
 
 const days = (ms: number): number => Math.floor(ms / DAY_MS);

@@ -20,7 +20,7 @@ const mode = async (p: string): Promise<number> => (await stat(p)).mode & 0o7777
 
 test("with the defaults the service writes the node_exporter directory; the backups are in its state directory", () => {
   assert.deepEqual(serviceDirectories(settings()), [{ path: "/var/lib/node_exporter/textfile_collector", mode: 0o755, setting: "metricsFile" }]);
-  assert.deepEqual(readWritePaths(settings()), ["/etc/kubernetes", "-/root/.kube", "-/var/lib/node_exporter/textfile_collector"]);
+  assert.deepEqual(readWritePaths(settings()), ["/etc/kubernetes", "-/var/lib/kubelet/pki", "-/root/.kube", "-/var/lib/node_exporter/textfile_collector"]);
 });
 
 test("a backupDir outside the state directory and /etc/kubernetes is one more writable directory, and metrics off is one less", () => {

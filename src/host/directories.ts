@@ -69,7 +69,8 @@ export function directoryProblem(s: Settings): string | undefined {
 /** The unit's ReadWritePaths entries for these settings ("-": may be missing when the unit starts). Pure. */
 export function readWritePaths(s: Settings): string[] {
   // /root/.kube is refreshed only when it holds a copy of admin.conf: missing, there is nothing to do.
-  return ["/etc/kubernetes", "-/root/.kube", ...serviceDirectories(s).map((d) => `-${d.path}`)];
+  // /var/lib/kubelet/pki: the kubelet's client certificate, re-issued when it has expired.
+  return ["/etc/kubernetes", "-/var/lib/kubelet/pki", "-/root/.kube", ...serviceDirectories(s).map((d) => `-${d.path}`)];
 }
 
 /** The directories of `s` that the service unit `unitText` cannot write (not under its ReadWritePaths). Pure. */

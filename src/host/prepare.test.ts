@@ -37,7 +37,7 @@ test("install creates the directories a run writes: the metrics directory 0755 a
   assert.equal(await mode(join(root, METRICS_DIR)), 0o755);
   assert.equal(await mode(join(root, "var/lib/node_exporter")), 0o755);
   assert.equal(await mode(join(root, "srv/renew-certs/backups")), 0o700);
-  assert.match(await readFile(join(root, HOST_PATHS.serviceUnit), "utf8"), /^ReadWritePaths=\/etc\/kubernetes -\/root\/\.kube -\/var\/lib\/node_exporter\/textfile_collector -\/srv\/renew-certs\/backups$/m);
+  assert.match(await readFile(join(root, HOST_PATHS.serviceUnit), "utf8"), /^ReadWritePaths=\/etc\/kubernetes -\/var\/lib\/kubelet\/pki -\/root\/\.kube -\/var\/lib\/node_exporter\/textfile_collector -\/srv\/renew-certs\/backups$/m);
   assert.match(cli(["install", "--root", root]).stdout, /keep {4}\/srv\/renew-certs\/backups\/ — exists \(backupDir\)[\s\S]*no change/);
 });
 

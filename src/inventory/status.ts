@@ -39,7 +39,8 @@ export interface StatusReport {
   root: string;
   certificates: CertificateStatus[];
   certificateAuthorities: AuthorityStatus[];
-  kubelet: { file: string; missing: boolean; expirationDate: string | undefined; residualTime: number; embedded: boolean } | undefined;
+  /** kubelet.conf's client certificate; `renewable`: `run` re-issues it now (a file, expired or within the safety margin). */
+  kubelet: { file: string; missing: boolean; expirationDate: string | undefined; residualTime: number; embedded: boolean; certFile?: string; age?: number; renewable?: boolean } | undefined;
   warnings: string[];
 }
 
@@ -96,7 +97,9 @@ export function buildStatus(inv: Inventory, now: Date, safetyMarginDays = 30): S
     const k = inv.kubelet;
     const na = k.cert ? k.cert.notAfter : undefined;
     const residual = na ? Math.floor((na.getTime() - now.getTime()) / 1000) : 0;
-    kubelet = { file: k.file, missing: k.missing, expirationDate: na?.toISOString(), residualTime: residual, embedded: k.embedded };
+    const t = times(k.cert?.notBefore, na, now, undefined);
+    const renewable = Boolean(na && !k.embedded && k.certFile && na.getTime() - now.getTime() <= safetyMarginDays * DAY_MS);
+    kubelet = { file: k.file, missing: k.missing, expirationDate: na?.toISOString(), residualTime: residual, embedded: k.embedded, ...(k.certFile ? { certFile: k.certFile } : {}), age: t.age, renewable };
     if (k.embedded && na && na.getTime() - now.getTime() < 30 * DAY_MS) {
       warnings.push(`kubelet.conf embeds a client certificate that expires ${na.toISOString()}: the kubelet does not rotate an embedded certificate; point kubelet.conf at /var/lib/kubelet/pki/kubelet-client-current.pem (see kubeadm's "kubelet client certificate rotation")`);
     }

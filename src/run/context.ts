@@ -14,6 +14,7 @@ import type { Coordinator } from "./coordinator.js";
 import type { MirrorPod } from "./identity.js";
 import type { Probes } from "./prove.js";
 import type { Clock } from "./wait.js";
+import type { NodeRuntime } from "../kubelet/runtime.js";
 
 /** The shared context of a run's steps. */
 export interface RunContext {
@@ -25,6 +26,8 @@ export interface RunContext {
   log: Logger;
   probes: Probes;
   coordinator: Coordinator;
+  /** The kubelet and the container runtime, for the fallbacks of a stuck kubelet (src/run/fallback.ts). */
+  runtime: NodeRuntime;
   /** The clock of the renewal and of the annotations. */
   now: () => Date;
   /** The clock of the waits; default the real one. */

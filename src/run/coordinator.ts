@@ -1,5 +1,5 @@
 /** Reasons of the Kubernetes Events a run records on its Node. */
-export type EventReason = "CertificatesRenewed" | "CertificateRenewalFailed" | "CertificateRenewalRolledBack";
+export type EventReason = "CertificatesRenewed" | "CertificateRenewalFailed" | "CertificateRenewalRolledBack" | "CertificateRenewalStillDown";
 
 /** A held restart lease. */
 export interface Lease {

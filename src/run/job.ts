@@ -20,6 +20,7 @@ import { asRunRecord, type ComponentStep } from "./state.js";
 import type { Probes } from "./prove.js";
 import type { Clock } from "./wait.js";
 import { certificateMetrics, writeMetrics } from "./metrics.js";
+import { nodeRuntimeOf, type NodeRuntime } from "../kubelet/runtime.js";
 
 /** Options of one run of the scheduled job. */
 export interface RunJobOptions {
@@ -38,6 +39,8 @@ export interface RunJobOptions {
   intervalMs?: number;
   /** One host at a time, and Events (default: none). */
   coordinator?: Coordinator;
+  /** The kubelet and container runtime (default: the host's tools for "/", the kubelet double of a sandbox). */
+  runtime?: NodeRuntime;
   /** Fault injection for crash tests: called after every durable step. */
   onStep?: AtomicWriteOptions["onStep"];
 }
@@ -57,6 +60,7 @@ export async function runJob(o: RunJobOptions): Promise<RunOutcome> {
   const ctx: RunContext = {
     root: o.root, settings: s, nodeName: s.nodeName, stateDir: stateDirOf(o.root), log: o.log,
     probes: { ...realProbes(o.root), ...o.probes }, coordinator: o.coordinator ?? NO_COORDINATION, now,
+    runtime: o.runtime ?? nodeRuntimeOf(o.root),
     ...(o.clock ? { clock: o.clock } : {}), ...(o.intervalMs !== undefined ? { intervalMs: o.intervalMs } : {}),
     ...(o.progress ? { progress: o.progress } : {}), ...(o.onStep ? { onStep: o.onStep } : {}),
   };
@@ -99,7 +103,7 @@ export async function runJob(o: RunJobOptions): Promise<RunOutcome> {
   } catch (e) {
     // No event before the inventory was read: on a host that is not a control plane there is no Node to tell.
     // A dry run writes nothing, to the cluster neither.
-    if (inv && !o.dryRun && !(e instanceof RenewCertsError && (e.code === "ROLLED_BACK" || e.code === "ROLLBACK_FAILED"))) {
+    if (inv && !o.dryRun && !(e instanceof RenewCertsError && (e.code === "ROLLED_BACK" || e.code === "ROLLBACK_FAILED" || e.code === "STILL_DOWN"))) {
       await ctx.coordinator.event("CertificateRenewalFailed", (e as Error).message, "Warning");
     }
     throw e;

@@ -47,6 +47,8 @@ export interface ProveOptions {
   progress?: { isTTY: boolean; write: (text: string) => void };
   /** Called after each probe while no new process is proven (the fallbacks of a stuck kubelet hook in here). */
   onUnproven?: (elapsedMs: number, evidence: Evidence) => Promise<void>;
+  /** Why a proven new process does not count after all (the kubelet says it kept the old pod), or undefined. */
+  veto?: (evidence: Evidence) => Promise<string | undefined>;
 }
 
 /** A restarted component that was not proven new and healthy in time. */
@@ -102,6 +104,8 @@ export async function proveRestart(o: ProveOptions): Promise<{ evidence: Evidenc
   const check = async (): Promise<HealthResult> => {
     if (!evidence) {
       lastEvidence = await newProcessEvidence(step, m, { probes: o.probes, nodeName: o.nodeName, annotationKey: o.annotationKey });
+      const vetoed = lastEvidence.proven ? await o.veto?.(lastEvidence) : undefined;
+      if (vetoed) lastEvidence = { proven: false, by: "", detail: vetoed };
       if (lastEvidence.proven) {
         evidence = lastEvidence;
         o.log.info(`${step.component}: new process proven by its ${evidence.by}`, { detail: evidence.detail });

@@ -12,6 +12,12 @@ function fingerprintOf(inv: Inventory, name: string): string | undefined {
   return inv.leaves.find((l) => l.spec.name === name)?.cert?.x509.fingerprint256;
 }
 
+/** The earliest NotAfter of the certificates about to be replaced: whether a rollback to them could work. */
+function previousNotAfterOf(inv: Inventory, names: string[]): { previousNotAfter?: string } {
+  const times = inv.leaves.filter((l) => names.includes(l.spec.name) && l.cert).map((l) => l.cert!.notAfter.getTime());
+  return times.length > 0 ? { previousNotAfter: new Date(Math.min(...times)).toISOString() } : {};
+}
+
 /** Renews every certificate; returns the renewal and the run's record in phase "renewed" (none when nothing was written). */
 export async function renewForRun(ctx: RunContext, inv: Inventory, restart: PlannedRef[]): Promise<{ renew: RenewResult; record: RunRecord | undefined }> {
   let record: RunRecord | undefined;
@@ -24,6 +30,7 @@ export async function renewForRun(ctx: RunContext, inv: Inventory, restart: Plan
       apiserver: { renewed: renewed.find((r) => r.name === "apiserver")?.fingerprint256 ?? fingerprintOf(inv, "apiserver") ?? "", previous: fingerprintOf(inv, "apiserver") },
       restart: restart.map((m) => ({ component: m.component, file: relative(ctx.root, m.file), ...(m.action ? { action: m.action } : {}), ...(m.why ? { why: m.why } : {}) })),
       steps: [],
+      ...previousNotAfterOf(inv, renewed.map((r) => r.name)),
     }),
   });
   return { renew, record };

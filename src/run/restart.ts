@@ -72,7 +72,7 @@ export async function ensureEdited(ctx: RunContext, record: RunRecord, track: Tr
 }
 
 /** Proves the last step (new process, healthy) and records it; throws ComponentUnhealthyError. */
-export async function proveLast(ctx: RunContext, record: RunRecord, track: Track, expected: Expected, onUnproven?: Parameters<typeof proveRestart>[0]["onUnproven"]): Promise<RunRecord> {
+export async function proveLast(ctx: RunContext, record: RunRecord, track: Track, expected: Expected, hooks: Pick<Parameters<typeof proveRestart>[0], "onUnproven" | "veto"> = {}): Promise<RunRecord> {
   const steps = stepsOf(record, track);
   const last = steps[steps.length - 1]!;
   const m = await readManifest(join(ctx.root, last.file));
@@ -81,7 +81,7 @@ export async function proveLast(ctx: RunContext, record: RunRecord, track: Track
     step: last, manifest: m, probes: ctx.probes, expected, nodeName: ctx.nodeName, annotationKey: ctx.settings.annotationKey,
     timeoutMs: ctx.settings.healthTimeoutSeconds * 1000, log: ctx.log,
     ...(ctx.intervalMs !== undefined ? { intervalMs: ctx.intervalMs } : {}), ...(ctx.clock ? { clock: ctx.clock } : {}), ...(ctx.progress ? { progress: ctx.progress } : {}),
-    ...(onUnproven ? { onUnproven } : {}),
+    ...hooks,
   });
   const proven = { ...last, proven: { by: evidence.by, detail: evidence.detail, at: Date.now(), identity: evidence.identity ?? {} } };
   return enter(ctx.stateDir, withSteps(record, track, [...steps.slice(0, -1), proven]), track === "restart" ? "proven" : "restarting-previous", ctx.onStep);

@@ -15,6 +15,7 @@ import { beginStep, ensureEdited, proveLast, type Edit } from "./restart.js";
 import { reloadStep } from "./reload.js";
 import { enter, finish, type RunRecord } from "./state.js";
 import type { Expected } from "./prove.js";
+import { kubeletFallbacks } from "./fallback.js";
 
 const MANIFESTS = LAYOUT.manifestsDir + "/";
 
@@ -46,6 +47,7 @@ export async function rollBackFrom(ctx: RunContext, record: RunRecord): Promise<
         r = await enter(ctx.stateDir, r, "restored", ctx.onStep);
       }
       const expected: Expected = { apiserverFingerprint: r.apiserver.previous ?? "", credentials: await adminCredentials(ctx.root), certificates: "previous" };
+      const fallbacks = kubeletFallbacks(ctx); // a stuck kubelet is as stuck for the rollback
       for (let i = 0; i < rb().restart.length; i++) {
         const ref = rb().restart[i]!;
         const step = rb().steps[i];
@@ -58,7 +60,7 @@ export async function rollBackFrom(ctx: RunContext, record: RunRecord): Promise<
           const edit: Edit = ref.fellBack ? { kind: "annotate" } : await restoreEdit(ctx, dir, index, ref.file);
           r = step ? await ensureEdited(ctx, r, "rollback", edit) : await beginStep(ctx, r, "rollback", ref, edit);
         }
-        r = await proveLast(ctx, r, "rollback", expected);
+        r = await proveLast(ctx, r, "rollback", expected, fallbacks.hooksFor(rb().steps[rb().steps.length - 1]!));
       }
       r = await enter(ctx.stateDir, { ...r, rollback: { ...rb(), outcome: "healthy" } }, "rolled-back", ctx.onStep);
     } catch (e) {

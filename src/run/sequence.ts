@@ -11,14 +11,18 @@ import { beginStep, checkLease, ensureEdited, proveLast, recheck } from "./resta
 import { ComponentUnhealthyError, type Expected } from "./prove.js";
 import { rollBack } from "./rollback.js";
 import { reloadStep } from "./reload.js";
+import { kubeletFallbacks } from "./fallback.js";
+import { ensureKubeletClient } from "./kubelet-client.js";
+import { keepRenewed, previousCannotWork } from "./still-down.js";
 import { enter, finish, type RunRecord } from "./state.js";
 import { refreshRootKubeconfig } from "./root-kubeconfig.js";
 
 /** Restarts and proves every component of the record that is not proven yet; rolls back on failure. */
 export async function restartAll(ctx: RunContext, record: RunRecord): Promise<RunRecord> {
   // Not obtained (LEASE_TIMEOUT): the record stays, and the next run restarts.
+  let r = await ensureKubeletClient(ctx, record);
   const lease: Lease = await ctx.coordinator.acquire();
-  let r = record;
+  const fallbacks = kubeletFallbacks(ctx);
   try {
     const expected: Expected = { apiserverFingerprint: r.apiserver.renewed, credentials: await adminCredentials(ctx.root), certificates: "renewed" };
     try {
@@ -36,11 +40,16 @@ export async function restartAll(ctx: RunContext, record: RunRecord): Promise<Ru
           checkLease(lease, ref.component);
           r = await beginStep(ctx, r, "restart", ref, { kind: "annotate" });
         }
-        r = await proveLast(ctx, r, "restart", expected);
+        r = await proveLast(ctx, r, "restart", expected, fallbacks.hooksFor(r.steps[r.steps.length - 1]!));
       }
       await recheck(ctx, r.steps, expected);
     } catch (e) {
-      if (e instanceof ComponentUnhealthyError) return await rollBack(ctx, r, { component: e.component, message: e.message });
+      if (e instanceof ComponentUnhealthyError) {
+        // Never back onto certificates that cannot work: keep the renewed ones, and let the next run try again.
+        const cannot = previousCannotWork(r, ctx.now(), ctx.settings.safetyMarginDays);
+        if (cannot) return await keepRenewed(ctx, r, e, cannot, fallbacks.tried(e.component));
+        return await rollBack(ctx, r, { component: e.component, message: e.message });
+      }
       throw e;
     }
     r = await enter(ctx.stateDir, r, "verified", ctx.onStep);

@@ -8,6 +8,9 @@
  *   (renewal)      │             │ a component not proven or not healthy in time
  *                  │             ▼
  *                  │        rolling-back ──► restored ──► restarting-previous j ──► … ──► rolled-back
+ *                  │             │ not proven, and the previous certificates have expired (or expire
+ *                  │             │ within the safety margin): no rollback, "stillDown" recorded (exit 15);
+ *                  │             │ the record stays in its phase and the next run tries the restart again
  *                  └─ restart lease not obtained (exit 9): the record stays; the next run restarts
  *
  * "renewing" belongs to the renewal (src/renewal/intent.ts), which replaces it by "renewed" in one
@@ -76,6 +79,16 @@ export interface RollbackRecord {
   restoreFailed?: boolean;
 }
 
+/** A component still down on the renewed certificates, kept because the previous ones cannot work. */
+export interface StillDownRecord {
+  at: string;
+  component: string;
+  /** Why it counts as down (the proof's last word). */
+  reason: string;
+  /** What was tried ("restarted the kubelet: …", "stopped container …"). */
+  tried: string[];
+}
+
 /** A run's record from its renewal on. */
 export interface RunRecord {
   job: "run";
@@ -92,6 +105,12 @@ export interface RunRecord {
   /** The restarts begun, in order; the last may be unproven. */
   steps: ComponentStep[];
   rollback?: RollbackRecord;
+  /** The earliest NotAfter (ISO) of the certificates the renewal replaced: a rollback to them is refused when they cannot work. */
+  previousNotAfter?: string;
+  /** A run that ended with a component still down on the renewed certificates (exit 15): what it tried. */
+  stillDown?: StillDownRecord;
+  /** The kubelet's own client certificate, when the run re-issued it (src/run/kubelet-client.ts). */
+  kubeletClient?: { reissued: string; kubeletRestarted: boolean };
   /** Written by an older version (pending-restart.json): the restart list is the configured one. */
   legacy?: boolean;
 }
@@ -124,6 +143,9 @@ export function describeRun(r: RunRecord): { state: string; next: string } {
   const last = r.steps[r.steps.length - 1];
   const rb = r.rollback;
   const lastRb = rb?.steps[rb.steps.length - 1];
+  if (r.stillDown && (r.phase === "restarting" || r.phase === "proven")) {
+    return { state: `${r.stillDown.component} was still down on the renewed certificates at ${r.stillDown.at} (the previous ones cannot work, so they were kept)`, next: `restart ${r.stillDown.component} again onto the renewed certificates (restarting the kubelet if it is stuck), then the rest` };
+  }
   switch (r.phase) {
     case "renewed":
       return { state: `certificates renewed at ${r.started}, no component restarted yet`, next: "restart the control plane onto them and prove it" };

@@ -13,6 +13,9 @@
 //   kubelet.conf, as the real one), it cannot delete a static pod it is replacing: it logs
 //   "Failed to delete pod … skipping delete because sources aren't ready yet" and the new pod never
 //   starts. A restart of the kubelet clears that: it then runs the manifests as they are now.
+// - It loads its own client certificate (the file kubelet.conf names) at its start only, as the real
+//   one does with a certificate replaced behind its back: a re-issued one counts after a restart.
+// - A control endpoint (control.ts) lets another process restart it and list or stop containers.
 // - It reports mirror pods to the API server (annotations of the manifest, status.containerStatuses
 //   with state.running.startedAt, Ready) at its status sync, only while it can reach the API.
 // - Its log goes to var/log/kubelet.log under the root, as the journal of kubelet.service would.
@@ -27,6 +30,7 @@ import { componentOf, parseManifest, type ManifestInfo } from "../manifests/mani
 import { startComponent, type Behaviour, type ComponentProcess } from "./process.js";
 import { componentSpec } from "./spec.js";
 import { DEFAULT_SIM_OPTIONS, REAL_MS, scaled, type SimOptions } from "./timing.js";
+import { serveControl } from "./control.js";
 
 /** How a component comes up at a start: "down" exits at once (a crash loop). */
 export type StartBehaviour = Behaviour | "down";
@@ -229,9 +233,11 @@ export async function startKubeletDouble(o: KubeletDoubleOptions): Promise<Kubel
   // Reaching the API server with the kubelet's own credentials: node status, then mirror pods, on
   // a kept-alive connection as the real one (a new one when its certificate file changes).
   let agent: { pem: string; agent: Agent } | undefined;
+  let clientPem: string | undefined; // loaded at every start (begin)
   const apiCall = async (method: string, path: string, body: unknown): Promise<number> => {
     const api = [...pods.values()].find((p) => p.component === "kube-apiserver")?.info.advertiseEndpoint ?? { host: "127.0.0.1", port: 6443 };
-    const pem = await readFile(join(o.root, "var/lib/kubelet/pki/kubelet-client-current.pem"), "utf8");
+    const pem = clientPem;
+    if (pem === undefined) throw new Error("no client certificate");
     const ca = await readFile(join(o.root, LAYOUT.pkiDir, "ca.crt"), "utf8");
     if (agent?.pem !== pem) {
       agent?.agent.destroy();
@@ -288,6 +294,7 @@ export async function startKubeletDouble(o: KubeletDoubleOptions): Promise<Kubel
   let status: NodeJS.Timeout | undefined;
   const begin = async (): Promise<void> => {
     sourcesReady = false;
+    clientPem = await readFile(join(o.root, "var/lib/kubelet/pki/kubelet-client-current.pem"), "utf8").catch(() => undefined);
     await schedule();
     try {
       watcher = watch(dir, () => void schedule());
@@ -316,7 +323,8 @@ export async function startKubeletDouble(o: KubeletDoubleOptions): Promise<Kubel
     state: p.container.gone() ? "exited" as const : "running" as const, pid: p.container.process.pid,
   }] : []));
 
-  return {
+  const control: { close?: () => Promise<void> } = {};
+  const double: KubeletDouble = {
     nodeName,
     restarts: (c) => replaced.get(c) ?? 0,
     order,
@@ -363,9 +371,12 @@ export async function startKubeletDouble(o: KubeletDoubleOptions): Promise<Kubel
     },
     async stop() {
       stopped = true;
+      await control.close?.();
       await end();
       for (const p of [...pods.values(), ...old]) if (p.retry) clearTimeout(p.retry);
       await Promise.all([...pods.values(), ...old].map((p) => p.container?.terminate(0)));
     },
   };
+  control.close = await serveControl(o.root, double);
+  return double;
 }

@@ -1,5 +1,6 @@
 // The kubelet inside the booted container: the kubelet test double (src/simulator/kubelet.ts),
-// run as a service of the container's systemd by `node kubelet-main.js`, on the container's
+// run as the container's kubelet.service (a transient unit named kubelet, so that `systemctl
+// restart kubelet` acts on it) by `node kubelet-main.js`, on the container's
 // /etc/kubernetes/manifests. It writes READY once every component answers. A component named in
 // UNHEALTHY_ONCE comes up unhealthy at its next start only (the file is then removed): a restart
 // that fails once, so that the run rolls back and the rollback's restart comes back healthy.
@@ -29,6 +30,9 @@ const unhealthyOnce = (component: string): boolean => {
 if (process.argv[1]?.endsWith("kubelet-main.js") && process.argv[2] === "serve") {
   mkdirSync(CONTROL_DIR, { recursive: true });
   const kubelet = await startKubeletDouble({ root: "/", behaviour: (component: string) => (unhealthyOnce(component) ? "unhealthy" : "healthy") });
+  // Its log lines to the journal too (journalctl -u kubelet), as the real kubelet's.
+  let shown = 0;
+  setInterval(() => { for (; shown < kubelet.log.length; shown++) process.stdout.write(`${kubelet.log[shown]!}\n`); }, 200).unref();
   writeFileSync(READY, `${process.pid}\n`);
   process.stdout.write("kubelet test double: every static pod is running\n");
   process.once("SIGTERM", () => void kubelet.stop().then(() => process.exit(0)));

@@ -104,9 +104,16 @@ test("renew-certs installed on a host booted with a real systemd", { timeout: 90
   ok(await c.sh("cp -a /var/tmp/cp/. / && rm -rf /var/tmp/cp"), "copy the sandbox to /");
   // An administrator's own copy of admin.conf: the run warns that it holds the old client certificate.
   ok(await c.sh("mkdir -p /home/alice/.kube && cp /etc/kubernetes/admin.conf /home/alice/.kube/config"), "a copy of admin.conf in a home directory");
-  ok(await exec(["systemd-run", "--unit=kubelet-double", "--collect", NODE, join(REPO, "build/test/systemd/kubelet-main.js"), "serve"]), "start the kubelet test double");
-  for (let i = 0; i < 240 && !existsSync(c.path(READY)); i++) await sleep(250);
-  assert.ok(existsSync(c.path(READY)), `the kubelet test double did not start:\n${(await exec(["journalctl", "-u", "kubelet-double", "--no-pager"])).stdout}`);
+  // A unit named kubelet: `systemctl restart kubelet` (the fallback of a stuck kubelet) acts on it.
+  // Started once with systemd-run; afterwards the transient unit stays loaded (renew-certs.service
+  // is ordered after it) and is started again with systemctl.
+  const startKubelet = async (again = false): Promise<void> => {
+    rmSync(c.path(READY), { force: true });
+    ok(await exec(again ? ["systemctl", "start", "kubelet"] : ["systemd-run", "--unit=kubelet", NODE, join(REPO, "build/test/systemd/kubelet-main.js"), "serve"]), "start the kubelet test double");
+    for (let i = 0; i < 240 && !existsSync(c.path(READY)); i++) await sleep(250);
+    assert.ok(existsSync(c.path(READY)), `the kubelet test double did not start:\n${(await exec(["journalctl", "-u", "kubelet", "--no-pager"])).stdout}`);
+  };
+  await startKubelet();
   assert.equal(existsSync(c.path("/srv/renew-certs")) || existsSync(c.path("/var/lib/node_exporter")), false);
   // What an administrator sets before installing (install keeps an existing file's values): no
   // random delay, so the timer's catch-up run starts at once; a backupDir that does not exist yet.
@@ -218,6 +225,30 @@ test("renew-certs installed on a host booted with a real systemd", { timeout: 90
     const allowed = await exec(["systemd-run", "--wait", "--pipe", "-q", "-p", "SystemCallFilter=@system-service", "-p", "SystemCallErrorNumber=EPERM", "/usr/local/bin/renew-certs", "--version"]);
     assert.equal(allowed.status, 0, allowed.stderr);
     assert.match(allowed.stdout, /^\d+\.\d+\.\d+/);
+  });
+
+  await t.test("a control plane whose certificates expired, its kubelet started after the expiry: the service re-issues the kubelet's certificate and restarts the kubelet under its own hardening, and every component comes back on the renewed certificates", async () => {
+    ok(await exec(["renew-certs", "install"]), "install (the units for the configuration as it is now)");
+    ok(await exec(["systemctl", "stop", "kubelet"]), "stop the kubelet");
+    ok(await exec([`${DIST}/renew-certs`, "sandbox", "/var/tmp/cp", "--age-days", "400"]), "an expired sandbox");
+    ok(await c.sh("cp -a /var/tmp/cp/. / && rm -rf /var/tmp/cp"), "copy the sandbox to /");
+    await startKubelet(true);
+    const text = await file(CONFIG);
+    await writeFile(c.path(CONFIG), /^fallbackAfterSeconds: /m.test(text) ? text.replace(/^fallbackAfterSeconds: .*$/m, "fallbackAfterSeconds: 3") : `${text}fallbackAfterSeconds: 3\n`);
+    const previous = (await show("renew-certs.service", "InvocationID"))["InvocationID"] ?? "";
+    ok(await exec(["systemctl", "start", "--no-block", "renew-certs.service"]), "start the service");
+    const p = await runEnded(previous);
+    const lines = await runLines(p["InvocationID"]!);
+    const text2 = lines.map((l) => l.message).join("\n");
+    assert.equal(p["ExecMainStatus"], "0", text2);
+    assert.match(text2, /re-issued the kubelet's client certificate \(system:node:/);
+    assert.match(text2, /restarting the kubelet so that it loads its re-issued client certificate \(through systemd and crictl\)/);
+    assert.doesNotMatch(text2, /could not restart the kubelet|rolling back/);
+    assert.match(text2, /renewed and healthy: 11 certificate\(s\)/);
+    const kubeletJournal = ok(await exec(["journalctl", "-u", "kubelet", "--no-pager", "-o", "cat"]), "journalctl -u kubelet");
+    // systemd's own lines of the unit: started by the test twice, then restarted by the service.
+    assert.ok((kubeletJournal.match(/^Started kubelet\.service/gm) ?? []).length >= 3, kubeletJournal.split("\n").filter((l) => /kubelet\.service/.test(l)).join("\n"));
+    t.diagnostic(`fallbacks: ${lines.filter((l) => /not restarted by the kubelet|old container/.test(l.message)).map((l) => l.message.slice(0, 160)).join(" | ") || "none needed"}`);
   });
 
   await t.test("uninstall removes the units and leaves the PKI and the backups", async () => {

@@ -17,7 +17,7 @@ export async function runSettings(args: ParsedArgs): Promise<Settings> {
   const configFile = str(args, "config") ?? (existsSync(hostConfig) ? hostConfig : undefined);
   const settings = await resolveSettings({
     ...(configFile !== undefined ? { configFile } : {}),
-    flags: { certificateRenewInterval: numericFlag(str(args, "certificate-renew-interval")), restartMode: str(args, "restart-mode") },
+    flags: { certificateRenewInterval: numericFlag(str(args, "certificate-renew-interval")), restartMode: str(args, "restart-mode"), fallbackAfterSeconds: numericFlag(str(args, "fallback-after-seconds")) },
   });
   return settings;
 }
@@ -26,7 +26,7 @@ export const runCommand: Command = {
   name: "run",
   summary: "the scheduled job: renew when due, restart the control plane, prove health, roll back",
   help: `Usage: renew-certs run [--config FILE] [--root DIR] [--certificate-renew-interval DAYS]
-                      [--restart-mode all|minimal] [--dry-run]
+                      [--restart-mode all|minimal] [--fallback-after-seconds S] [--dry-run]
 
 What renew-certs.service runs on every control-plane host:
   1. due?  when any renewable certificate is older than the interval, expires
@@ -56,9 +56,20 @@ What renew-certs.service runs on every control-plane host:
      it is restarted instead when it has not reloaded in time, and once a year
      when its loopback certificate (made at its start) would expire before the
      next renewal. Each decision is logged with its reason. Default: all.
+     A kubelet that does not replace the pod (after the certificates expired it
+     logs "skipping delete because sources aren't ready yet": it has not
+     reached the API server since it started): after fallbackAfterSeconds
+     (default 60) without a new process, the reason is logged and the kubelet
+     restarted (systemctl restart kubelet); after as long again, the old
+     container is stopped (crictl stop). An expired kubelet client certificate
+     (kubelet.conf's) is re-issued first, and the kubelet restarted.
   4. a component not proven new and healthy in time (healthTimeoutSeconds):
      every file is restored from the backup, the components restart onto the
      previous files and are proven the same way, exit 7 (8 when even that fails).
+     Unless the previous certificates have expired (or expire within the
+     safety margin): they would never work, so the renewed files stay, the run
+     exits 15 with what is down, what was tried and what to run, and the next
+     run resumes.
   5. refresh /root/.kube/config when it was a copy of the old admin.conf, write
      the metrics file for node_exporter.
 Each step is recorded in /var/lib/renew-certs/job.json before its effect: a run
@@ -80,6 +91,8 @@ Options:
   --certificate-renew-interval N    renew when certificates are N days old (0 disables)
   --restart-mode all|minimal        restart every component (all, the default), or only
                                     those that cannot reload their certificates (minimal)
+  --fallback-after-seconds S        restart the kubelet when a restarted component shows
+                                    no new process after S seconds (default 60)
   --dry-run                         decide and show what would be renewed and restarted; write nothing
 
 Exit codes: 0 not due, disabled, or renewed and healthy; 3 bad configuration;
@@ -88,13 +101,20 @@ changed); 7 rolled back onto the previous files; 8 rolled back, but not healthy
 on them (or they could not be put back); 9 restart lease not obtained or lost;
 11-14 a certificate kubeadm would not renew this way (a CA where a leaf
 belongs, an unknown critical extension, an expired CA, an impossible validity):
-refused, nothing changed. README "Exit codes" has the full table.
+refused, nothing changed; 15 still down on the renewed certificates (the
+previous ones had expired: kept the renewed ones; the next run tries again).
+README "Exit codes" has the full table.
+
+Recovering a cluster whose certificates have expired (nothing answers on
+6443): run "renew-certs run" once; it renews, restarts the kubelet where it
+is stuck, and proves every component on the renewed certificates.
 `,
   options: {
     config: { type: "string" },
     root: { type: "string" },
     "certificate-renew-interval": { type: "string" },
     "restart-mode": { type: "string" },
+    "fallback-after-seconds": { type: "string" },
     "dry-run": { type: "boolean" },
   },
   async run(args, io) {

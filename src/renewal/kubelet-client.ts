@@ -1,0 +1,70 @@
+// The kubelet's own client certificate (the file kubelet.conf names, usually
+// /var/lib/kubelet/pki/kubelet-client-current.pem). The kubelet rotates it itself, through the API
+// server; once it has expired it cannot (the API server it needs may itself wait for the kubelet).
+// Then it is re-issued as kubeadm's documentation says for an expired kubelet certificate: subject
+// O=system:nodes, CN=system:node:<node name>, client auth, signed by the cluster CA; a new key of the
+// old key's type; certificate and key in the one file, mode 0600, written atomically (through the
+// link kubelet-client-current.pem, to the file it points to) after a backup. The kubelet loads it
+// at its start only: the caller restarts it.
+import { X509Certificate } from "node:crypto";
+import type { Inventory } from "../inventory/scan.js";
+import type { Logger } from "../log/logger.js";
+import { DAY_MS } from "../policy/age.js";
+import { generateKey, keySpecOf, privateKeyPem } from "../pki/keys.js";
+import { issueCertificate, subjectKeyIdExtension } from "../pki/sign.js";
+import { leafExtensions } from "../pki/profile.js";
+import { writeFileAtomic, type AtomicWriteOptions } from "../util/atomic.js";
+import { RenewCertsError } from "../errors.js";
+import { checkCaUsable, loadCa } from "./material.js";
+import { checkValidity, validityWindow } from "./reissue.js";
+import { createBackup } from "./backup.js";
+
+/** Whether kubelet.conf's client certificate must be re-issued: it is in a file, and expired or within the margin. */
+export function kubeletClientDue(inv: Inventory, now: Date, safetyMarginDays: number): { due: boolean; why: string } {
+  const k = inv.kubelet;
+  if (k.missing || !k.cert || !k.certFile) return { due: false, why: "no kubelet client certificate on this host" };
+  if (k.embedded) return { due: false, why: `${k.file} embeds its client certificate: point it at /var/lib/kubelet/pki/kubelet-client-current.pem (kubeadm's "kubelet client certificate rotation")` };
+  const left = k.cert.notAfter.getTime() - now.getTime();
+  if (left <= 0) return { due: true, why: `the kubelet's client certificate ${k.certFile} expired on ${k.cert.notAfter.toISOString()}` };
+  if (left <= safetyMarginDays * DAY_MS) return { due: true, why: `the kubelet's client certificate ${k.certFile} expires on ${k.cert.notAfter.toISOString()}, within the safety margin of ${safetyMarginDays} days` };
+  return { due: false, why: `the kubelet's client certificate expires on ${k.cert.notAfter.toISOString()}; the kubelet rotates it` };
+}
+
+/** Options of reissueKubeletClient. */
+export interface KubeletClientOptions {
+  inv: Inventory;
+  nodeName: string;
+  now: Date;
+  validityDays: number;
+  backupDir: string;
+  backupsKept: number;
+  log: Logger;
+  onStep?: AtomicWriteOptions["onStep"];
+}
+
+/** Re-issues the kubelet's client certificate (see the top of this file); returns its NotAfter and the backup. */
+export async function reissueKubeletClient(o: KubeletClientOptions): Promise<{ file: string; notAfter: Date; backup: string }> {
+  const k = o.inv.kubelet;
+  const file = k.certFile;
+  if (!k.cert || !file || k.embedded) throw new RenewCertsError("UNSUPPORTED", `${k.file}: no client certificate file to re-issue`, { file: k.file });
+  const caEntry = o.inv.cas.find((c) => c.spec.name === "ca")!;
+  if (caEntry.externallyManaged) throw new RenewCertsError("UNSUPPORTED", `the kubelet's client certificate ${file} cannot be re-issued: the cluster CA's key is not on this host (external CA); have the CA's owner sign one`, { file });
+  const ca = await loadCa(caEntry);
+  checkCaUsable(ca, o.now);
+  const key = await generateKey(keySpecOf(k.cert.x509.publicKey, file));
+  const { notBefore, notAfter } = validityWindow(o.now, o.validityDays, ca.cert.notAfter);
+  checkValidity("the kubelet's client certificate", notBefore, notAfter);
+  const subject = `O=system:nodes, CN=system:node:${o.nodeName}`;
+  const pem = await issueCertificate({
+    subject, key, issuer: { cert: ca.cert, key: ca.key }, notBefore, notAfter,
+    extensions: [...leafExtensions({ subject, usages: ["clientAuth"] }, key.asymmetricKeyType === "ec" ? "ec" : "rsa"), await subjectKeyIdExtension(key)],
+  });
+  const made = new X509Certificate(pem);
+  if (!made.checkIssued(ca.cert.x509) || !made.verify(ca.cert.x509.publicKey) || !made.checkPrivateKey(key)) {
+    throw new RenewCertsError("RENEW_FAILED", `the re-issued kubelet client certificate does not verify against ${caEntry.certFile}; nothing was written`, { file });
+  }
+  const backup = await createBackup(o.inv.root, o.backupDir, [file, k.file], o.now, "renew the kubelet's client certificate", { keep: o.backupsKept });
+  await writeFileAtomic(file, pem + privateKeyPem(key), { mode: 0o600, what: "kubelet client certificate", ...(o.onStep ? { onStep: o.onStep } : {}) });
+  o.log.info(`re-issued the kubelet's client certificate (system:node:${o.nodeName})`, { file, notAfter: notAfter.toISOString(), backup });
+  return { file, notAfter, backup };
+}

@@ -1,0 +1,78 @@
+// The outage renew-certs exists for: a control plane whose leaf certificates expired weeks ago,
+// whose kubelet started after the expiry (as after a reboot). etcd refuses the API server, the API
+// server exits, and the kubelet, never having reached it since its start, does not replace a static
+// pod ("skipping delete because sources aren't ready yet"). `run` must bring it back on the renewed
+// certificates without rolling back to the expired ones.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { simulatedHost } from "../../test/support/simulated.js";
+import { DEFAULT_SETTINGS, type Settings } from "../config/settings.js";
+import { memoryLogger } from "../log/logger.js";
+import { RenewCertsError } from "../errors.js";
+import { exitCodeFor } from "../cli/exit-codes.js";
+import { runJob } from "./job.js";
+import { readRunRecord } from "./state.js";
+import { SOURCES_NOT_READY } from "./fallback.js";
+
+const settings: Settings = { ...DEFAULT_SETTINGS, nodeName: "cp-1", healthTimeoutSeconds: 20, fallbackAfterSeconds: 1 };
+const fast = { intervalMs: 50 } as const;
+const COMPONENTS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"];
+const notAfterOf = async (root: string, file: string): Promise<number> => Date.parse(new X509Certificate(await readFile(join(root, file))).validTo);
+
+test("a control plane whose certificates expired 35 days ago, its kubelet started after the expiry: run restarts the kubelet that logs sources aren't ready, and every component is proven on the renewed certificates, without a rollback", async (t) => {
+  const { root, kubelet } = await simulatedHost(t, { ageDays: 400, until: "started" });
+  assert.equal(kubelet.running("kube-apiserver"), undefined, "etcd refuses the expired API server: it is down before the run");
+  const log = memoryLogger();
+  const outcome = await runJob({ root, settings, log, ...fast });
+  assert.equal(outcome.kind, "renewed");
+  assert.deepEqual(outcome.kind === "renewed" && outcome.steps.map((s) => [s.component, Boolean(s.proven)]), COMPONENTS.map((c) => [c, true]));
+  assert.ok(kubelet.log.some((l) => l.includes(SOURCES_NOT_READY) && l.includes("kube-apiserver-cp-1")), "the kubelet double was stuck as the real one");
+  const fallback = log.lines.find((l) => /^kube-apiserver: not restarted by the kubelet: /.test(l.msg));
+  assert.ok(fallback, "the fallback is logged");
+  assert.match(fallback.msg, new RegExp(`the kubelet logs "${SOURCES_NOT_READY}" for kube-system/kube-apiserver-cp-1.*restarting the kubelet`));
+  assert.ok(!log.lines.some((l) => /rolling back/.test(l.msg)), "no rollback");
+  // The kubelet's own certificate had expired too: re-issued, and the kubelet restarted onto it, so
+  // that once the API server is back the kubelet reaches it and replaces the other pods by itself.
+  const kubeletPem = join(root, "var/lib/kubelet/pki/kubelet-client-current.pem");
+  const kc = new X509Certificate(await readFile(kubeletPem));
+  assert.equal(kc.subject, "O=system:nodes\nCN=system:node:cp-1");
+  assert.ok(Date.parse(kc.validTo) > Date.now() + 300 * 86_400_000);
+  assert.equal((await stat(kubeletPem)).mode & 0o777, 0o600);
+  assert.ok(log.lines.some((l) => /^re-issued the kubelet's client certificate \(system:node:cp-1\)/.test(l.msg)));
+  assert.ok(kubelet.sourcesReady(), "the kubelet reaches the API server with its re-issued certificate");
+  // (Whether the others needed a fallback too depends on how soon the kubelet reported after the API server came back.)
+  assert.equal(log.lines.filter((l) => /not restarted by the kubelet/.test(l.msg))[0]?.msg.split(":")[0], "kube-apiserver");
+  assert.ok(await notAfterOf(root, "etc/kubernetes/pki/apiserver.crt") > Date.now() + 300 * 86_400_000, "the renewed certificate is on disk");
+  assert.equal(await readRunRecord(join(root, "var/lib/renew-certs")), undefined, "the run is finished");
+});
+
+test("expired certificates and a kubelet that never restarts anything: the expired files are not restored, the run exits 15 saying what is down, what was tried and what to run, and the next run resumes", async (t) => {
+  // Frozen: no manifest change is acted on; and the API server's crash loop never ends either.
+  const { root, kubelet } = await simulatedHost(t, { ageDays: 400, until: "started", frozen: true, behaviour: (c) => (c === "kube-apiserver" ? "down" : "healthy") });
+  const log = memoryLogger();
+  const err = await runJob({ root, settings: { ...settings, manifests: ["kube-apiserver", "kube-controller-manager"], healthTimeoutSeconds: 4 }, log, ...fast })
+    .then(() => assert.fail("the run succeeded"), (e: unknown) => e as RenewCertsError);
+  assert.ok(err instanceof RenewCertsError, String(err));
+  assert.equal(err.code, "STILL_DOWN", err.message);
+  assert.equal(exitCodeFor(err.code), 15);
+  assert.match(err.message, /^kube-apiserver: .* 4 s after its manifest changed\. Not rolled back: the previous certificates expired on \S+, so the renewed certificates stay/);
+  assert.match(err.message, /Tried: restarted the kubelet at \S+ \(.*\); .*stop the old container/);
+  assert.match(err.message, /journalctl -u kubelet .*systemctl restart kubelet.*renew-certs run/);
+  assert.ok(!log.lines.some((l) => /rolling back/.test(l.msg)));
+  assert.ok(await notAfterOf(root, "etc/kubernetes/pki/apiserver.crt") > Date.now(), "the renewed certificate stayed");
+  const record = await readRunRecord(join(root, "var/lib/renew-certs"));
+  assert.equal(record?.stillDown?.component, "kube-apiserver");
+  assert.equal(record?.phase, "restarting");
+  // The kubelet acts again: the next run resumes the restart and finishes.
+  kubelet.setFrozen(false);
+  kubelet.setBehaviour(() => "healthy");
+  const again = memoryLogger();
+  const outcome = await runJob({ root, settings: { ...settings, manifests: ["kube-apiserver", "kube-controller-manager"] }, log: again, ...fast });
+  assert.equal(outcome.kind, "renewed");
+  assert.equal(outcome.kind === "renewed" && outcome.resumed, true);
+  assert.ok(again.lines.some((l) => /the last run stopped while kube-apiserver was still down on the renewed certificates/.test(l.msg)), again.lines.map((l) => l.msg).join("\n"));
+  assert.equal(await readRunRecord(join(root, "var/lib/renew-certs")), undefined);
+});

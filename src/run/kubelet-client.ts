@@ -1,0 +1,42 @@
+// "kubelet client": after the renewal, before the restarts. A kubelet whose own client certificate
+// has expired never reaches the API server, so it never replaces a static pod; renew-certs
+// re-issues that certificate (src/renewal/kubelet-client.ts) and restarts the kubelet, which loads
+// it at its start. The record says so first (kubeletClient, kubeletRestarted false), then the file
+// is written, then the kubelet restarted and the record updated: a run killed in between finds the
+// record and restarts the kubelet (re-issuing again only if the file on disk is still due).
+import { join } from "node:path";
+import { scanInventory, type Inventory } from "../inventory/scan.js";
+import { kubeletClientDue, reissueKubeletClient } from "../renewal/kubelet-client.js";
+import type { RunContext } from "./context.js";
+import { enter, type RunRecord } from "./state.js";
+
+/** Re-issues the kubelet's client certificate when due and restarts the kubelet; returns the record. */
+export async function ensureKubeletClient(ctx: RunContext, record: RunRecord, inv?: Inventory): Promise<RunRecord> {
+  if (record.kubeletClient?.kubeletRestarted) return record;
+  const now = ctx.now();
+  const current = inv ?? (await scanInventory(ctx.root));
+  const due = kubeletClientDue(current, now, ctx.settings.safetyMarginDays);
+  if (!due.due && !record.kubeletClient) {
+    if (current.kubelet.embedded) ctx.log.warn(due.why);
+    return record;
+  }
+  let r = record;
+  if (due.due) {
+    ctx.log.warn(`${due.why}: the kubelet cannot rotate it without the API server; re-issuing it`);
+    r = await enter(ctx.stateDir, { ...r, kubeletClient: { reissued: now.toISOString(), kubeletRestarted: false } }, r.phase, ctx.onStep);
+    await reissueKubeletClient({
+      inv: current, nodeName: ctx.nodeName, now, validityDays: ctx.settings.validityDays,
+      backupDir: join(ctx.root, ctx.settings.backupDir), backupsKept: ctx.settings.backupsKept, log: ctx.log,
+      ...(ctx.onStep ? { onStep: ctx.onStep } : {}),
+    });
+  }
+  ctx.log.info(`restarting the kubelet so that it loads its re-issued client certificate (through ${ctx.runtime.name})`);
+  try {
+    await ctx.runtime.restartKubelet();
+  } catch (e) {
+    ctx.log.warn(`could not restart the kubelet: ${(e as Error).message}; restart it by hand (systemctl restart kubelet)`);
+    return r;
+  }
+  ctx.onStep?.("renamed", "kubelet-restarted");
+  return enter(ctx.stateDir, { ...r, kubeletClient: { ...r.kubeletClient!, kubeletRestarted: true } }, r.phase, ctx.onStep);
+}
