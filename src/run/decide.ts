@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { LAYOUT } from "../inventory/catalog.js";
 import { RenewCertsError } from "../errors.js";
 import { planRestarts, type PlannedRef } from "./restart-plan.js";
+import { kubeletClientDue } from "../policy/kubelet-due.js";
 
 /** What `run` decided, and the manifests it will restart (all parsed). */
 export interface Decision {
@@ -22,7 +23,14 @@ export interface Decision {
 
 /** Decides, from the inventory read once for the run. Throws MANIFEST for a manifest that does not parse. */
 export async function decide(ctx: RunContext, inv: Inventory): Promise<Decision> {
-  const decision = decideDue(renewableWindows(inv), ctx.settings, ctx.now());
+  let decision = decideDue(renewableWindows(inv), ctx.settings, ctx.now());
+  // The kubelet cannot rotate an expired client certificate (it needs the API server): that alone
+  // makes the run due, and the run goes the whole way (renewal, the kubelet's certificate, restarts).
+  const kubelet = decision.disabled || decision.due ? undefined : kubeletClientDue(inv, ctx.now(), ctx.settings.safetyMarginDays);
+  if (kubelet?.due) {
+    const expired = (inv.kubelet.cert?.notAfter.getTime() ?? 0) <= ctx.now().getTime();
+    decision = { ...decision, due: true, reasons: [{ name: "kubelet client", kind: expired ? "expired" : "expires-within-margin", text: kubelet.why }] };
+  }
   if (decision.disabled || !decision.due) return { decision, restart: [], missing: [] };
   const list = await manifestsToRestart(ctx.root, ctx.settings.manifests);
   // Renewed files that nothing restarts stay unused in memory until the old ones expire: a run

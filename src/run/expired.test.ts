@@ -76,3 +76,22 @@ test("expired certificates and a kubelet that never restarts anything: the expir
   assert.ok(again.lines.some((l) => /the last run stopped while kube-apiserver was still down on the renewed certificates/.test(l.msg)), again.lines.map((l) => l.msg).join("\n"));
   assert.equal(await readRunRecord(join(root, "var/lib/renew-certs")), undefined);
 });
+
+test("only the kubelet's client certificate has expired (the control plane's were renewed since): run is due for it, re-issues it, restarts the kubelet, and ends proven", async (t) => {
+  const { root, kubelet } = await simulatedHost(t, {
+    ageDays: 400, until: "started",
+    // The control plane's certificates renewed since (as by an earlier renew all), the kubelet's left expired.
+    prepare: async (r) => {
+      const { renewCertificates } = await import("../renewal/renew.js");
+      await renewCertificates({ root: r, names: ["all"], validityDays: 365, log: memoryLogger() });
+    },
+  });
+  const log = memoryLogger();
+  const outcome = await runJob({ root, settings, log, ...fast });
+  assert.equal(outcome.kind, "renewed", log.lines.map((l) => l.msg).join("\n"));
+  assert.ok(log.lines.some((l) => /^due: 1 expired \(kubelet client\)/.test(l.msg)), log.lines.map((l) => l.msg).join("\n"));
+  assert.ok(log.lines.some((l) => /^re-issued the kubelet's client certificate \(system:node:cp-1\)/.test(l.msg)));
+  assert.ok((await notAfterOf(root, "var/lib/kubelet/pki/kubelet-client-current.pem")) > Date.now() + 300 * 86_400_000);
+  assert.ok(kubelet.sourcesReady(), "the kubelet reaches the API server with its re-issued certificate");
+  assert.equal(await readRunRecord(join(root, "var/lib/renew-certs")), undefined);
+});

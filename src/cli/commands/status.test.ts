@@ -235,3 +235,12 @@ test("status says whether each component runs the certificates on disk and how t
   assert.match(table, /^COMPONENT\s+ON DISK\s+HOW IT IS KNOWN$/m);
   assert.match(table, /^kube-scheduler\s+yes\s+its process started/m);
 });
+
+test("status says run is due when only the kubelet's client certificate has expired, as run decides", async (t) => {
+  const root = await copySandbox(t, { keySpec: { type: "ec", curve: "P-256" }, ageDays: 400 });
+  assert.equal(cli(["renew", "all", "--root", root]).status, 0);
+  const r = cli(["status", "--root", root]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /\nrenew-certs run would renew 11 certificates now, for the kubelet's client certificate \S+kubelet-client-current\.pem expired on \S+ \(the kubelet cannot rotate it without the API server\), and re-issue it\n$/);
+  assert.equal((JSON.parse(cli(["status", "--root", root, "-o", "json"]).stdout) as { run: { due: boolean } }).run.due, true);
+});

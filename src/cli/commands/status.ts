@@ -9,6 +9,7 @@ import { exists } from "../../util/fs.js";
 import { buildStatus } from "../../inventory/status.js";
 import { renderData, renderStatusTable } from "../format.js";
 import { LAYOUT } from "../../inventory/catalog.js";
+import { kubeletClientDue } from "../../policy/kubelet-due.js";
 
 /** The host's settings: its config file when there is one (loaded only then), else the defaults. */
 async function hostSettings(root: string): Promise<{ settings: Settings; config: string | undefined }> {
@@ -22,8 +23,10 @@ async function hostSettings(root: string): Promise<{ settings: Settings; config:
 function runDecision(inv: Inventory, now: Date, settings: Settings, config: string | undefined): { due: boolean; disabled: boolean; reasons: string[]; dueDate: string | undefined; interval: number; config: string | undefined; summary: string } {
   const windows = renewableWindows(inv);
   const d = decideDue(windows, settings, now);
-  const summary = wouldRunSummary(d, settings, windows.length);
-  return { due: d.due, disabled: d.disabled, reasons: d.reasons.map((r) => r.text), dueDate: d.dueDate?.toISOString(), interval: settings.certificateRenewInterval, config, summary };
+  // As run decides (run/decide.ts): an expired kubelet client certificate alone makes it due.
+  const kubelet = d.disabled || d.due ? undefined : kubeletClientDue(inv, now, settings.safetyMarginDays);
+  const summary = kubelet?.due ? `renew ${windows.length} certificates now, for ${kubelet.why} (the kubelet cannot rotate it without the API server), and re-issue it` : wouldRunSummary(d, settings, windows.length);
+  return { due: d.due || kubelet?.due === true, disabled: d.disabled, reasons: kubelet?.due ? [kubelet.why] : d.reasons.map((r) => r.text), dueDate: d.dueDate?.toISOString(), interval: settings.certificateRenewInterval, config, summary };
 }
 
 /** Whether each configured component runs the certificates on disk, and how that is known (doctor's check, short timeouts). */
