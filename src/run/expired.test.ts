@@ -66,6 +66,9 @@ test("expired certificates and a kubelet that never restarts anything: the expir
   const record = await readRunRecord(join(root, "var/lib/renew-certs"));
   assert.equal(record?.stillDown?.component, "kube-apiserver");
   assert.equal(record?.phase, "restarting");
+  const metrics = await readFile(join(root, settings.metricsFile), "utf8");
+  assert.match(metrics, /^renew_certs_last_run_success 0$/m);
+  assert.match(metrics, /^renew_certs_last_renewal_timestamp_seconds \d+/m, "the renewed certificates stay: they count as renewed");
   // The kubelet acts again: the next run resumes the restart and finishes.
   kubelet.setFrozen(false);
   kubelet.setBehaviour(() => "healthy");

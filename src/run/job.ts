@@ -95,7 +95,11 @@ export async function runJob(o: RunJobOptions): Promise<RunOutcome> {
       o.log.warn("nothing was renewed (every due certificate is externally managed or missing): nothing to restart");
       return { kind: "nothing-renewed", decision, renew };
     }
-    const done = await restartAll(ctx, record);
+    const done = await restartAll(ctx, record).catch((e: unknown) => {
+      // Still down on the renewed certificates (exit 15): they stay on disk, so they count as renewed.
+      if (e instanceof RenewCertsError && e.code === "STILL_DOWN") renewedAt = renew.start;
+      throw e;
+    });
     await complete(ctx, done);
     renewedAt = renew.start; // only a renewal that stays: a rolled-back one is no renewal for the metrics
     success = true;
