@@ -79,6 +79,8 @@ test("run refuses an expired CA before the first write: exit 13 and the control 
   assert.equal(r.status, 13, r.stderr);
   assert.match(r.stderr, /^error: CA \S+\/pki\/etcd\/ca\.crt \(etcd-ca\) expired on /m);
   assert.deepEqual([...(await snapshot(root))].filter(([p]) => p.startsWith("etc/")), before);
+  // status predicts the refusal, not a renewal.
+  assert.match(cli(["status", "--root", root]).stdout, /\nrenew-certs run would refuse to renew \(exit 13\): CA etcd-ca expired on \S+: the certificates it signs cannot be renewed\n$/);
 });
 
 test("a CA with less than the safety margin left still renews, capped at its expiry, and the log and status say loudly what to do", async (t) => {
