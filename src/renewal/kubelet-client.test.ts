@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import { lstat, readFile, readlink, rename, stat, symlink } from "node:fs/promises";
+import { lstat, readFile, readlink, rename, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { copySandbox } from "../../test/support/sandbox.js";
+import { copySandbox, snapshot } from "../../test/support/sandbox.js";
 import { scanInventory } from "../inventory/scan.js";
 import { memoryLogger } from "../log/logger.js";
 import { kubeletClientDue, reissueKubeletClient } from "./kubelet-client.js";
@@ -42,4 +42,17 @@ test("re-issuing the kubelet's client certificate writes through kubelet-client-
   assert.ok(!log.lines.some((l) => JSON.stringify(l).includes("PRIVATE KEY")), "no key in the log");
   const backedUp = await readFile(join(r.backup, "files", PKI, "kubelet-client-2025-10-28-01-04-00.pem"), "utf8").catch(async () => readFile(join(r.backup, "files", PKI, "kubelet-client-current.pem"), "utf8"));
   assert.equal(backedUp, before, "the previous certificate is in the backup");
+});
+
+test("a kubelet.conf whose client key is in another file than its certificate is refused before anything is written", async (t) => {
+  const root = await copySandbox(t, { keySpec: { type: "ec", curve: "P-256" }, ageDays: 400 });
+  const conf = join(root, "etc/kubernetes/kubelet.conf");
+  const text = await readFile(conf, "utf8");
+  assert.match(text, /client-key: \S+kubelet-client-current\.pem/);
+  await writeFile(conf, text.replace(/client-key: \S+kubelet-client-current\.pem/, "client-key: /var/lib/kubelet/pki/kubelet-client.key"));
+  const before = await snapshot(root);
+  const err = await reissueKubeletClient({ inv: await scanInventory(root), nodeName: "cp-1", now: new Date(), validityDays: 365, backupDir: join(root, "var/lib/renew-certs/backups"), backupsKept: 10, log: memoryLogger() })
+    .then(() => assert.fail("re-issued"), (e: unknown) => e as Error);
+  assert.match(err.message, /kubelet\.conf names its client key in another file \(\S+kubelet-client\.key\) than its client certificate \S+kubelet-client-current\.pem: .*nothing was changed/);
+  assert.deepEqual(await snapshot(root), before);
 });

@@ -7,6 +7,8 @@
 // link kubelet-client-current.pem, to the file it points to) after a backup. The kubelet loads it
 // at its start only: the caller restarts it.
 import { X509Certificate } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { parseKubeconfig } from "../kubeconfig/kubeconfig.js";
 import type { Inventory } from "../inventory/scan.js";
 import type { Logger } from "../log/logger.js";
 import { generateKey, keySpecOf, privateKeyPem } from "../pki/keys.js";
@@ -37,6 +39,11 @@ export async function reissueKubeletClient(o: KubeletClientOptions): Promise<{ f
   const k = o.inv.kubelet;
   const file = k.certFile;
   if (!k.cert || !file || k.embedded) throw new RenewCertsError("UNSUPPORTED", `${k.file}: no client certificate file to re-issue`, { file: k.file });
+  // kubeadm names one file for both (kubelet-client-current.pem); a key elsewhere would be left old beside the new certificate.
+  const kc = await parseKubeconfig(await readFile(k.file, "utf8"), k.file, o.inv.root);
+  if (kc.clientKey?.kind !== "file" || kc.clientKey.hostPath !== file) {
+    throw new RenewCertsError("UNSUPPORTED", `${k.file} names its client key ${kc.clientKey?.kind === "file" ? `in another file (${kc.clientKey.hostPath}) than` : "apart from"} its client certificate ${file}: renew-certs re-issues the kubelet's certificate only as kubeadm lays it out (both in one file, kubelet-client-current.pem); nothing was changed: point client-certificate and client-key at one file, or re-issue it by hand`, { file: k.file });
+  }
   const caEntry = o.inv.cas.find((c) => c.spec.name === "ca")!;
   if (caEntry.externallyManaged) throw new RenewCertsError("UNSUPPORTED", `the kubelet's client certificate ${file} cannot be re-issued: the cluster CA's key is not on this host (external CA); have the CA's owner sign one`, { file });
   const ca = await loadCa(caEntry);
