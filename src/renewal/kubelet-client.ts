@@ -34,18 +34,26 @@ export interface KubeletClientOptions {
   onStep?: AtomicWriteOptions["onStep"];
 }
 
-/** Re-issues the kubelet's client certificate (see the top of this file); returns its NotAfter and the backup. */
-export async function reissueKubeletClient(o: KubeletClientOptions): Promise<{ file: string; notAfter: Date; backup: string }> {
-  const k = o.inv.kubelet;
+/** Throws UNSUPPORTED unless the kubelet's client certificate can be re-issued here: a file, as kubeadm lays it out, and the cluster CA's key on this host. */
+export async function checkReissuable(inv: Inventory): Promise<{ file: string }> {
+  const k = inv.kubelet;
   const file = k.certFile;
   if (!k.cert || !file || k.embedded) throw new RenewCertsError("UNSUPPORTED", `${k.file}: no client certificate file to re-issue`, { file: k.file });
   // kubeadm names one file for both (kubelet-client-current.pem); a key elsewhere would be left old beside the new certificate.
-  const kc = await parseKubeconfig(await readFile(k.file, "utf8"), k.file, o.inv.root);
+  const kc = await parseKubeconfig(await readFile(k.file, "utf8"), k.file, inv.root);
   if (kc.clientKey?.kind !== "file" || kc.clientKey.hostPath !== file) {
     throw new RenewCertsError("UNSUPPORTED", `${k.file} names its client key ${kc.clientKey?.kind === "file" ? `in another file (${kc.clientKey.hostPath}) than` : "apart from"} its client certificate ${file}: renew-certs re-issues the kubelet's certificate only as kubeadm lays it out (both in one file, kubelet-client-current.pem); nothing was changed: point client-certificate and client-key at one file, or re-issue it by hand`, { file: k.file });
   }
+  if (inv.cas.find((c) => c.spec.name === "ca")!.externallyManaged) throw new RenewCertsError("UNSUPPORTED", `the kubelet's client certificate ${file} cannot be re-issued: the cluster CA's key is not on this host (external CA); have the CA's owner sign one`, { file });
+  return { file };
+}
+
+/** Re-issues the kubelet's client certificate (see the top of this file); returns its NotAfter and the backup. */
+export async function reissueKubeletClient(o: KubeletClientOptions): Promise<{ file: string; notAfter: Date; backup: string }> {
+  const k = o.inv.kubelet;
+  const { file } = await checkReissuable(o.inv);
+  if (!k.cert) throw new RenewCertsError("UNSUPPORTED", `${k.file}: no client certificate file to re-issue`, { file: k.file });
   const caEntry = o.inv.cas.find((c) => c.spec.name === "ca")!;
-  if (caEntry.externallyManaged) throw new RenewCertsError("UNSUPPORTED", `the kubelet's client certificate ${file} cannot be re-issued: the cluster CA's key is not on this host (external CA); have the CA's owner sign one`, { file });
   const ca = await loadCa(caEntry);
   checkCaUsable(ca, o.now);
   const key = await generateKey(keySpecOf(k.cert.x509.publicKey, file));

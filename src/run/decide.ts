@@ -11,6 +11,7 @@ import { LAYOUT } from "../inventory/catalog.js";
 import { RenewCertsError } from "../errors.js";
 import { planRestarts, type PlannedRef } from "./restart-plan.js";
 import { kubeletClientDue } from "../policy/kubelet-due.js";
+import { checkReissuable } from "../renewal/kubelet-client.js";
 
 /** What `run` decided, and the manifests it will restart (all parsed). */
 export interface Decision {
@@ -26,10 +27,11 @@ export async function decide(ctx: RunContext, inv: Inventory): Promise<Decision>
   let decision = decideDue(renewableWindows(inv), ctx.settings, ctx.now());
   // The kubelet cannot rotate an expired client certificate (it needs the API server): that alone
   // makes the run due, and the run goes the whole way (renewal, the kubelet's certificate, restarts).
-  const kubelet = decision.disabled || decision.due ? undefined : kubeletClientDue(inv, ctx.now(), ctx.settings.safetyMarginDays);
-  if (kubelet?.due) {
-    const expired = (inv.kubelet.cert?.notAfter.getTime() ?? 0) <= ctx.now().getTime();
-    decision = { ...decision, due: true, reasons: [{ name: "kubelet client", kind: expired ? "expired" : "expires-within-margin", text: kubelet.why }] };
+  // (One within the margin is re-issued with a due renewal; alone it is the kubelet's to rotate.)
+  const kubelet = decision.disabled || decision.due ? undefined : kubeletClientDue(inv, ctx.now(), 0);
+  // Only when renew-certs can re-issue it: else every run would renew the rest again for nothing.
+  if (kubelet?.due && (await checkReissuable(inv).then(() => true, (e: unknown) => { ctx.log.warn(`${kubelet.why}: ${(e as Error).message}`); return false; }))) {
+    decision = { ...decision, due: true, reasons: [{ name: "kubelet client", kind: "expired", text: kubelet.why }] };
   }
   if (decision.disabled || !decision.due) return { decision, restart: [], missing: [] };
   const list = await manifestsToRestart(ctx.root, ctx.settings.manifests);

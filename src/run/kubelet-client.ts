@@ -6,7 +6,7 @@
 // record and restarts the kubelet (re-issuing again only if the file on disk is still due).
 import { join } from "node:path";
 import { scanInventory, type Inventory } from "../inventory/scan.js";
-import { kubeletClientDue, reissueKubeletClient } from "../renewal/kubelet-client.js";
+import { checkReissuable, kubeletClientDue, reissueKubeletClient } from "../renewal/kubelet-client.js";
 import type { RunContext } from "./context.js";
 import { enter, type RunRecord } from "./state.js";
 
@@ -23,6 +23,12 @@ export async function ensureKubeletClient(ctx: RunContext, record: RunRecord, in
   let r = record;
   if (due.due) {
     ctx.log.warn(`${due.why}: the kubelet cannot rotate it without the API server; re-issuing it`);
+    // A layout renew-certs does not re-issue (an external CA, a key in another file) is said, and the run goes on without it.
+    const unsupported = await checkReissuable(current).catch((e: unknown) => e as Error);
+    if (unsupported instanceof Error) {
+      ctx.log.warn(unsupported.message);
+      return record;
+    }
     r = await enter(ctx.stateDir, { ...r, kubeletClient: { reissued: now.toISOString(), kubeletRestarted: false } }, r.phase, ctx.onStep);
     await reissueKubeletClient({
       inv: current, nodeName: ctx.nodeName, now, validityDays: ctx.settings.validityDays,

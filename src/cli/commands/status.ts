@@ -24,7 +24,7 @@ function runDecision(inv: Inventory, now: Date, settings: Settings, config: stri
   const windows = renewableWindows(inv);
   const d = decideDue(windows, settings, now);
   // As run decides (run/decide.ts): an expired kubelet client certificate alone makes it due.
-  const kubelet = d.disabled || d.due ? undefined : kubeletClientDue(inv, now, settings.safetyMarginDays);
+  const kubelet = d.disabled || d.due ? undefined : kubeletClientDue(inv, now, 0);
   // A due renewal whose CA is not valid now is refused (exit 13): say that, not "would renew".
   const badCa = d.due ? inv.cas.find((c) => c.cert && !c.externallyManaged && inv.leaves.some((l) => l.ca === c && !l.missing && !l.externallyManaged) && (c.cert.notAfter.getTime() <= now.getTime() || c.cert.notBefore.getTime() > now.getTime())) : undefined;
   const summary = badCa?.cert ? `refuse to renew (exit 13): CA ${badCa.spec.name} ${badCa.cert.notAfter.getTime() <= now.getTime() ? `expired on ${badCa.cert.notAfter.toISOString()}` : `is not valid before ${badCa.cert.notBefore.toISOString()}`}: the certificates it signs cannot be renewed` : kubelet?.due ? `renew ${windows.length} certificates now, for ${kubelet.why} (the kubelet cannot rotate it without the API server), and re-issue it` : wouldRunSummary(d, settings, windows.length);
