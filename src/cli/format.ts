@@ -81,8 +81,7 @@ export function renderStatusTable(r: StatusReport, style: TableStyle): string {
   });
   const parts = [table(header, rows), "", table(caHeader, caRows)];
   if (r.kubelet && !r.kubelet.missing) {
-    const what = r.kubelet.embedded ? "not renewed by renew-certs"
-      : r.kubelet.renewable ? "renewable now: renew-certs run re-issues it (the kubelet cannot rotate an expired one) and restarts the kubelet"
+    const what = r.kubelet.renewable ? `renewable now: renew-certs run re-issues it (${r.kubelet.embedded ? "into kubelet.conf" : "the kubelet cannot rotate an expired one"}) and restarts the kubelet`
       : "renewed by renew-certs only once it has expired or expires within the safety margin";
     parts.push("", `kubelet.conf: ${r.kubelet.embedded ? "embedded client certificate" : "client certificate rotated by the kubelet"}${r.kubelet.expirationDate ? `, expires ${kubeadmDate(r.kubelet.expirationDate)} (${shortDuration(r.kubelet.residualTime)})` : ""}; ${what}`);
   }

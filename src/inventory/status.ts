@@ -98,7 +98,7 @@ export function buildStatus(inv: Inventory, now: Date, safetyMarginDays = 30): S
     const na = k.cert ? k.cert.notAfter : undefined;
     const residual = na ? Math.floor((na.getTime() - now.getTime()) / 1000) : 0;
     const t = times(k.cert?.notBefore, na, now, undefined);
-    const renewable = Boolean(na && !k.embedded && k.certFile && na.getTime() - now.getTime() <= safetyMarginDays * DAY_MS);
+    const renewable = Boolean(na && k.certFile && na.getTime() - now.getTime() <= safetyMarginDays * DAY_MS);
     kubelet = { file: k.file, missing: k.missing, expirationDate: na?.toISOString(), residualTime: residual, embedded: k.embedded, ...(k.certFile ? { certFile: k.certFile } : {}), age: t.age, renewable };
     if (k.embedded && na && na.getTime() - now.getTime() < 30 * DAY_MS) {
       warnings.push(`kubelet.conf embeds a client certificate that expires ${na.toISOString()}: the kubelet does not rotate an embedded certificate; point kubelet.conf at /var/lib/kubelet/pki/kubelet-client-current.pem (see kubeadm's "kubelet client certificate rotation")`);

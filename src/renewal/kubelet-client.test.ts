@@ -56,3 +56,32 @@ test("a kubelet.conf whose client key is in another file than its certificate is
   assert.match(err.message, /kubelet\.conf names its client key in another file \(\S+kubelet-client\.key\) than its client certificate \S+kubelet-client-current\.pem: .*nothing was changed/);
   assert.deepEqual(await snapshot(root), before);
 });
+
+test("a kubelet.conf that embeds an expired client certificate (older kubeadm) gets a re-issued one in place: only its two values change, mode 0600, signed by the cluster CA", async (t) => {
+  const root = await copySandbox(t, { keySpec: { type: "ec", curve: "P-256" }, ageDays: 400 });
+  const pem = await readFile(join(root, PKI, "kubelet-client-current.pem"), "utf8");
+  const cert = pem.slice(0, pem.indexOf("-----END CERTIFICATE-----") + 26);
+  const key = pem.slice(cert.length);
+  const conf = join(root, "etc/kubernetes/kubelet.conf");
+  const b64 = (s: string): string => Buffer.from(s).toString("base64");
+  await writeFile(conf, "# kubeadm wrote this\n" + (await readFile(conf, "utf8"))
+    .replace(/client-certificate: .*/, `client-certificate-data: ${b64(cert)}`)
+    .replace(/client-key: .*/, `client-key-data: ${b64(key.trim() + "\n")}`));
+  const inv = await scanInventory(root);
+  assert.equal(inv.kubelet.embedded, true);
+  assert.equal(kubeletClientDue(inv, new Date(), 30).due, true);
+  const before = await readFile(conf, "utf8");
+  const log = memoryLogger();
+  await reissueKubeletClient({ inv, nodeName: "cp-1", now: new Date(), validityDays: 365, backupDir: join(root, "var/lib/renew-certs/backups"), backupsKept: 10, log });
+  const after = await readFile(conf, "utf8");
+  const strip = (s: string): string => s.replace(/client-(certificate|key)-data: \S+/g, "client-$1-data: X");
+  assert.equal(strip(after), strip(before), "every other byte kept");
+  assert.equal((await stat(conf)).mode & 0o777, 0o600);
+  const newCert = new X509Certificate(Buffer.from(/client-certificate-data: (\S+)/.exec(after)![1]!, "base64"));
+  assert.equal(newCert.subject, "O=system:nodes\nCN=system:node:cp-1");
+  assert.ok(newCert.verify(new X509Certificate(await readFile(join(root, "etc/kubernetes/pki/ca.crt"))).publicKey));
+  assert.ok(Date.parse(newCert.validTo) > Date.now() + 300 * DAY);
+  const rescanned = await scanInventory(root);
+  assert.equal(kubeletClientDue(rescanned, new Date(), 30).due, false);
+  assert.ok(!JSON.stringify(log.lines).includes("PRIVATE KEY"), "no key in the log");
+});

@@ -8,7 +8,7 @@
 // at its start only: the caller restarts it.
 import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { parseKubeconfig } from "../kubeconfig/kubeconfig.js";
+import { parseKubeconfig, withRenewedCredentials } from "../kubeconfig/kubeconfig.js";
 import type { Inventory } from "../inventory/scan.js";
 import type { Logger } from "../log/logger.js";
 import { generateKey, keySpecOf, privateKeyPem } from "../pki/keys.js";
@@ -38,10 +38,12 @@ export interface KubeletClientOptions {
 export async function checkReissuable(inv: Inventory): Promise<{ file: string }> {
   const k = inv.kubelet;
   const file = k.certFile;
-  if (!k.cert || !file || k.embedded) throw new RenewCertsError("UNSUPPORTED", `${k.file}: no client certificate file to re-issue`, { file: k.file });
-  // kubeadm names one file for both (kubelet-client-current.pem); a key elsewhere would be left old beside the new certificate.
+  if (!k.cert || !file) throw new RenewCertsError("UNSUPPORTED", `${k.file}: no client certificate to re-issue`, { file: k.file });
   const kc = await parseKubeconfig(await readFile(k.file, "utf8"), k.file, inv.root);
-  if (kc.clientKey?.kind !== "file" || kc.clientKey.hostPath !== file) {
+  if (k.embedded) {
+    if (kc.clientKey?.kind !== "data") throw new RenewCertsError("UNSUPPORTED", `${k.file} embeds its client certificate but not its key: renew-certs re-issues them only together; nothing was changed: re-issue it by hand`, { file: k.file });
+  } else if (kc.clientKey?.kind !== "file" || kc.clientKey.hostPath !== file) {
+    // kubeadm names one file for both (kubelet-client-current.pem); a key elsewhere would be left old beside the new certificate.
     throw new RenewCertsError("UNSUPPORTED", `${k.file} names its client key ${kc.clientKey?.kind === "file" ? `in another file (${kc.clientKey.hostPath}) than` : "apart from"} its client certificate ${file}: renew-certs re-issues the kubelet's certificate only as kubeadm lays it out (both in one file, kubelet-client-current.pem); nothing was changed: point client-certificate and client-key at one file, or re-issue it by hand`, { file: k.file });
   }
   if (inv.cas.find((c) => c.spec.name === "ca")!.externallyManaged) throw new RenewCertsError("UNSUPPORTED", `the kubelet's client certificate ${file} cannot be re-issued: the cluster CA's key is not on this host (external CA); have the CA's owner sign one`, { file });
@@ -68,8 +70,14 @@ export async function reissueKubeletClient(o: KubeletClientOptions): Promise<{ f
   if (!made.checkIssued(ca.cert.x509) || !made.verify(ca.cert.x509.publicKey) || !made.checkPrivateKey(key)) {
     throw new RenewCertsError("RENEW_FAILED", `the re-issued kubelet client certificate does not verify against ${caEntry.certFile}; nothing was written`, { file });
   }
-  const backup = await createBackup(o.inv.root, o.backupDir, [file, k.file], o.now, "renew the kubelet's client certificate", { keep: o.backupsKept });
-  await writeFileAtomic(file, pem + privateKeyPem(key), { mode: 0o600, what: "kubelet client certificate", ...(o.onStep ? { onStep: o.onStep } : {}) });
+  const backup = await createBackup(o.inv.root, o.backupDir, [...new Set([file, k.file])], o.now, "renew the kubelet's client certificate", { keep: o.backupsKept });
+  if (k.embedded) {
+    // Only the two values change in kubelet.conf; every other byte is kept.
+    const kc = await parseKubeconfig(await readFile(k.file, "utf8"), k.file, o.inv.root);
+    await writeFileAtomic(k.file, await withRenewedCredentials(kc, pem, privateKeyPem(key), undefined), { mode: 0o600, what: "kubeconfig", ...(o.onStep ? { onStep: o.onStep } : {}) });
+  } else {
+    await writeFileAtomic(file, pem + privateKeyPem(key), { mode: 0o600, what: "kubelet client certificate", ...(o.onStep ? { onStep: o.onStep } : {}) });
+  }
   o.log.info(`re-issued the kubelet's client certificate (system:node:${o.nodeName})`, { file, notAfter: notAfter.toISOString(), backup });
   return { file, notAfter, backup };
 }

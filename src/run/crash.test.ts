@@ -1,6 +1,8 @@
 // Crash tests of `run` itself: the built CLI is killed with SIGKILL right after each durable step
-// (every file write's temporary file, rename and directory fsync, every state transition, the
-// start of every wait, the rollback's steps), then run again, as the timer would the next day.
+// (every state transition, record write, manifest edit, the start of every wait, the rollback's
+// steps, and the temporary file, rename and directory fsync of the writes of the first two
+// certificate files and the last: each write of every file is killed one by one, with the same
+// code, in renewal/renew.test.ts), then run again, as the timer would the next day.
 // Each row of the printed table: kill point, the state the killed run left, what the next run did,
 // and the verdict: one consistent PKI, every component running the files on disk, an exit code
 // and a log that tell the truth.
@@ -60,11 +62,33 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join("  ")).join("\n");
 }
 
+/**
+ * The steps with the writes of the control plane's files (a renewal's or a restore's: the same
+ * atomic writes, each killed one by one in renewal/renew.test.ts) sampled: every step of the first
+ * two files and of the last; every other step (records, state transitions, manifest edits, waits) kept.
+ */
+function sampleFileWrites<T extends { what: string }>(steps: T[]): T[] {
+  const files = [...new Set(steps.filter((s) => /^(temp-written|renamed) etc\/kubernetes\/(?!manifests)/.test(s.what)).map((s) => s.what.split(" ")[1]!))];
+  const sampled = new Set([...files.slice(0, 2), ...files.slice(-1)]);
+  return steps.filter((s, i) => {
+    const file = s.what.split(" ")[1]!;
+    if (!files.includes(file) && !s.what.startsWith("dir-synced")) return true;
+    if (s.what.startsWith("dir-synced")) {
+      const previous = steps[i - 1]?.what.split(" ")[1] ?? "";
+      return !files.includes(previous) || sampled.has(previous);
+    }
+    return sampled.has(file);
+  });
+}
+
 test("run killed after every durable step, then run again: each time one consistent PKI, every component on the files on disk, exit 0 and a true log", async (t) => {
   const probe = await simulatedHost(t, { ageDays: 300, sim });
-  const steps = await stepsOf(probe, await configFor(probe.root));
+  const all = await stepsOf(probe, await configFor(probe.root));
   await probe.kubelet.stop();
-  assert.ok(steps.length > 40, `a whole run has many steps (${steps.length})`);
+  assert.ok(all.length > 40, `a whole run has many steps (${all.length})`);
+  // The renewal's writes of the eleven certificates and kubeconfigs sampled (see sampleFileWrites); the rest, every step.
+  const first = all.findIndex((s) => s.what.startsWith("renamed state:restarting"));
+  const steps = [...sampleFileWrites(all.slice(0, first)), ...all.slice(first)];
   assert.ok(steps.some((s) => s.what.startsWith("renamed state:proven")) && steps.some((s) => s.what.startsWith("renamed wait:kube-scheduler")));
   const rows = await pool(steps, 4, async (s) => {
     const h = await simulatedHost(t, { ageDays: 300, sim });
@@ -103,18 +127,7 @@ test("run killed during its rollback, and twice in a row, then run again: the ro
   // two files and the last are killed at every step; every state transition, manifest edit and
   // wait is killed.
   const from = all.findIndex((s) => s.what.startsWith("renamed state:restarting"));
-  const rest = all.slice(from);
-  const restored = [...new Set(rest.filter((s) => /^(temp-written|renamed) etc\/kubernetes\/(?!manifests)/.test(s.what)).map((s) => s.what.split(" ")[1]!))];
-  const sampled = new Set([...restored.slice(0, 2), ...restored.slice(-1)]);
-  const steps = rest.filter((s, i) => {
-    const file = s.what.split(" ")[1]!;
-    if (!restored.includes(file) && !s.what.startsWith("dir-synced")) return true;
-    if (s.what.startsWith("dir-synced")) {
-      const previous = rest[i - 1]?.what.split(" ")[1] ?? "";
-      return !restored.includes(previous) || sampled.has(previous);
-    }
-    return sampled.has(file);
-  });
+  const steps = sampleFileWrites(all.slice(from));
   assert.ok(steps.some((s) => s.what.startsWith("renamed state:rolling-back")) && steps.some((s) => s.what.startsWith("renamed state:restored")));
   const rows = await pool(steps, 4, async (s) => {
     const h = await simulatedHost(t, { ageDays: 300, behaviour, sim });

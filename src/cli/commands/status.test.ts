@@ -170,7 +170,7 @@ test("status warns when kubelet.conf embeds a client certificate that expires wi
     .replace(/client-key: .*/, `client-key-data: ${b64(key.trim() + "\n")}`));
   const r = cli(["status", "--root", root]);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /^kubelet\.conf: embedded client certificate, expires .* \(25d\); not renewed by renew-certs$/m);
+  assert.match(r.stdout, /^kubelet\.conf: embedded client certificate, expires .* \(25d\); renewable now: renew-certs run re-issues it \(into kubelet\.conf\) and restarts the kubelet$/m);
   assert.match(r.stdout, /^WARNING: kubelet\.conf embeds a client certificate that expires .*: the kubelet does not rotate an embedded certificate/m);
 });
 
