@@ -126,8 +126,11 @@ test("run killed during its rollback, and twice in a row, then run again: the ro
   // restores (the same atomic writes as the renewal's, each killed in the table above) the first
   // two files and the last are killed at every step; every state transition, manifest edit and
   // wait is killed.
+  // The restarts before the failure are the first table's kill points: here the first of them and
+  // the wait on the component that fails; from the rollback's record on, every step.
   const from = all.findIndex((s) => s.what.startsWith("renamed state:restarting"));
-  const steps = sampleFileWrites(all.slice(from));
+  const failing = all.findIndex((s) => s.what.startsWith("renamed state:rolling-back"));
+  const steps = [all[from]!, all[failing - 1]!, ...sampleFileWrites(all.slice(failing))];
   assert.ok(steps.some((s) => s.what.startsWith("renamed state:rolling-back")) && steps.some((s) => s.what.startsWith("renamed state:restored")));
   const rows = await pool(steps, 4, async (s) => {
     const h = await simulatedHost(t, { ageDays: 300, behaviour, sim });
