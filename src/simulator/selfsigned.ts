@@ -4,7 +4,7 @@
 // runs them, without --tls-cert-file. Their subject carries the start time ("host@<unix seconds>").
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
-import { webcrypto } from "node:crypto";
+import { KeyObject, webcrypto } from "node:crypto";
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -32,6 +32,5 @@ export async function selfSignedServing(o: { cn: string; dnsNames: string[]; ipA
       new x509.SubjectAlternativeNameExtension([...o.dnsNames.map((value) => ({ type: "dns" as const, value })), ...(o.ipAddresses ?? []).map((value) => ({ type: "ip" as const, value }))], false),
     ],
   });
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey));
-  return { cert: cert.toString("pem"), key: `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString("base64").match(/.{1,64}/g)!.join("\n")}\n-----END PRIVATE KEY-----\n` };
+  return { cert: cert.toString("pem"), key: KeyObject.from(keys.privateKey).export({ type: "pkcs8", format: "pem" }).toString() };
 }
