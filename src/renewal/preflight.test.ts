@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { cli } from "../../test/support/cli.js";
 import { bind, bindReadOnly, canMount, ext4, fillInodes, fillSpace, must, sandboxIn, tmpfs } from "../../test/support/mounts.js";
@@ -67,9 +67,8 @@ test("renew refuses a key that is a mount point (a file bind-mounted on it), whi
   const mnt = await tmpfs(t, "size=8m");
   const root = await hostOn(mnt);
   const secret = join(mnt, "secret.key");
-  await writeFile(secret, "-----BEGIN EC PRIVATE KEY-----\n", { mode: 0o600 });
-  const { copyFile } = await import("node:fs/promises");
   await copyFile(join(root, PKI, "front-proxy-client.key"), secret);
+  await chmod(secret, 0o600);
   bind(secret, join(root, PKI, "front-proxy-client.key"));
   await refused(root, 4, /^error: key \S+\/front-proxy-client\.key is a mount point \(\S+ is mounted on it\): renew-certs replaces a file by renaming a new one over it/);
 });
