@@ -60,6 +60,20 @@ export interface LeafLabel {
   ca: string;
 }
 
+/** What makes `cert` a CA ("basic constraints CA:TRUE", "key usage keyCertSign", "key usage cRLSign"); empty for a leaf. */
+export function caBitsOf(cert: x509.X509Certificate): string[] {
+  const bc = cert.getExtension(x509.BasicConstraintsExtension);
+  const ku = cert.getExtension(x509.KeyUsagesExtension);
+  return [bc?.ca ? "basic constraints CA:TRUE" : "", ku && ku.usages & x509.KeyUsageFlags.keyCertSign ? "key usage keyCertSign" : "", ku && ku.usages & x509.KeyUsageFlags.cRLSign ? "key usage cRLSign" : ""].filter(Boolean);
+}
+
+/** The first critical extension of `cert` a renewal does not write, named for people ("name constraints (2.5.29.30)"), or undefined. */
+export function unknownCriticalOf(cert: x509.X509Certificate): string | undefined {
+  const unknown = cert.extensions.find((e) => e.critical && !WRITTEN.includes(e.type));
+  if (!unknown) return undefined;
+  return KNOWN_NAMES[unknown.type] ? `${KNOWN_NAMES[unknown.type]} (${unknown.type})` : unknown.type;
+}
+
 /**
  * Reads what a renewal keeps of `cert` and refuses a certificate that must not be re-issued as a
  * leaf: a CA (basic constraints CA:TRUE, or key usage keyCertSign or cRLSign: whoever holds a new
@@ -67,15 +81,12 @@ export interface LeafLabel {
  * extension renew-certs does not write (leaving it out would change what the certificate allows).
  */
 export function leafIdentity(cert: x509.X509Certificate, label: LeafLabel): LeafIdentity {
-  const bc = cert.getExtension(x509.BasicConstraintsExtension);
-  const ku = cert.getExtension(x509.KeyUsagesExtension);
-  const caBits = [bc?.ca ? "basic constraints CA:TRUE" : "", ku && ku.usages & x509.KeyUsageFlags.keyCertSign ? "key usage keyCertSign" : "", ku && ku.usages & x509.KeyUsageFlags.cRLSign ? "key usage cRLSign" : ""].filter(Boolean);
+  const caBits = caBitsOf(cert);
   if (caBits.length > 0) {
     throw new RenewCertsError("LEAF_IS_CA", `${label.where} (${label.name}) is a CA certificate (${caBits.join(", ")}) where kubeadm keeps a leaf: renew-certs will not give it a new key, which could sign certificates that ${label.ca}'s clients trust; replace it with a leaf (kubeadm certs renew ${label.name}) or restore it from a backup; nothing was changed`, { file: label.where });
   }
-  const unknown = cert.extensions.find((e) => e.critical && !WRITTEN.includes(e.type));
-  if (unknown) {
-    const what = KNOWN_NAMES[unknown.type] ? `${KNOWN_NAMES[unknown.type]} (${unknown.type})` : unknown.type;
+  const what = unknownCriticalOf(cert);
+  if (what) {
     throw new RenewCertsError("UNKNOWN_CRITICAL", `${label.where} (${label.name}) carries a critical extension renew-certs does not carry over, ${what}: renewed without it, the certificate would allow more than before; re-issue it with the tool that made it, or as kubeadm would (kubeadm certs renew ${label.name}); nothing was changed`, { file: label.where });
   }
   const names = cert.getExtension(x509.SubjectAlternativeNameExtension)?.names.items ?? [];

@@ -67,9 +67,31 @@ for (const c of cases) {
       assert.match(errors[0]!, c.expect);
       assert.equal(r.stdout, "", "nothing claimed");
     }
+    // status predicts the same refusal of run, with its exit code, before anything is tried.
+    const status = cli(["status", "--root", root, "-o", "json"]);
+    assert.equal(status.status, 0, status.stderr);
+    const run = (JSON.parse(status.stdout) as { run: { summary: string; refusal?: { code: string; exitCode: number } } }).run;
+    assert.equal(run.refusal?.exitCode, c.code, run.summary);
+    assert.match(run.summary, new RegExp(`^refuse to renew \\(exit ${c.code}\\): `));
     assert.deepEqual(await snapshot(root), before);
   });
 }
+
+test("run refuses a leaf that is a CA before the first write (exit 11), and status predicts it: its line and its JSON", async (t) => {
+  const root = await copySandbox(t, ec);
+  await cases[0]!.damage(root);
+  const status = cli(["status", "--root", root]);
+  assert.equal(status.status, 0, status.stderr);
+  assert.match(status.stdout, /\nrenew-certs run would refuse to renew \(exit 11\): front-proxy-client \(\/etc\/kubernetes\/pki\/front-proxy-client\.crt\) is a CA certificate \(basic constraints CA:TRUE, key usage keyCertSign\) where kubeadm keeps a leaf: replace it with a leaf \(kubeadm certs renew front-proxy-client\) or restore it from a backup\n$/);
+  const json = JSON.parse(cli(["status", "--root", root, "-o", "json"]).stdout) as { run: { due: boolean; refusal: unknown } };
+  assert.equal(json.run.due, true);
+  assert.deepEqual(json.run.refusal, { code: "LEAF_IS_CA", exitCode: 11, certificate: "front-proxy-client", file: "/etc/kubernetes/pki/front-proxy-client.crt" });
+  const before = [...(await snapshot(root))].filter(([p]) => p.startsWith("etc/"));
+  const r = cli(["run", "--root", root]);
+  assert.equal(r.status, 11, r.stderr);
+  assert.match(r.stderr, /^error: \S+\/pki\/front-proxy-client\.crt \(front-proxy-client\) is a CA certificate /m);
+  assert.deepEqual([...(await snapshot(root))].filter(([p]) => p.startsWith("etc/")), before);
+});
 
 test("run refuses an expired CA before the first write: exit 13 and the control plane untouched", async (t) => {
   const root = await copySandbox(t, ec);

@@ -10,6 +10,8 @@ import { buildStatus } from "../../inventory/status.js";
 import { renderData, renderStatusTable } from "../format.js";
 import { LAYOUT } from "../../inventory/catalog.js";
 import { kubeletClientDue } from "../../policy/kubelet-due.js";
+import { forecastRefusal } from "../../renewal/forecast.js";
+import { exitCodeFor } from "../exit-codes.js";
 
 /** The host's settings: its config file when there is one (loaded only then), else the defaults. */
 async function hostSettings(root: string): Promise<{ settings: Settings; config: string | undefined }> {
@@ -19,16 +21,24 @@ async function hostSettings(root: string): Promise<{ settings: Settings; config:
   return { settings: config ? await (await import("../../config/load.js")).loadConfig(config) : DEFAULT_SETTINGS, config };
 }
 
+/** What `run` would decide now; `refusal` when it would refuse before its first write (its exit code). */
+interface RunDecision {
+  due: boolean; disabled: boolean; reasons: string[]; dueDate: string | undefined; interval: number; config: string | undefined; summary: string;
+  refusal?: { code: string; exitCode: number; certificate: string; file: string };
+}
+
 /** What `run` would decide now, with the host's settings. */
-function runDecision(inv: Inventory, now: Date, settings: Settings, config: string | undefined): { due: boolean; disabled: boolean; reasons: string[]; dueDate: string | undefined; interval: number; config: string | undefined; summary: string } {
+function runDecision(inv: Inventory, now: Date, settings: Settings, config: string | undefined): RunDecision {
   const windows = renewableWindows(inv);
   const d = decideDue(windows, settings, now);
   // As run decides (run/decide.ts): an expired kubelet client certificate alone makes it due.
   const kubelet = d.disabled || d.due ? undefined : kubeletClientDue(inv, now, 0);
-  // A due renewal whose CA is not valid now is refused (exit 13): say that, not "would renew".
-  const badCa = d.due ? inv.cas.find((c) => c.cert && !c.externallyManaged && inv.leaves.some((l) => l.ca === c && !l.missing && !l.externallyManaged) && (c.cert.notAfter.getTime() <= now.getTime() || c.cert.notBefore.getTime() > now.getTime())) : undefined;
-  const summary = badCa?.cert ? `refuse to renew (exit 13): CA ${badCa.spec.name} ${badCa.cert.notAfter.getTime() <= now.getTime() ? `expired on ${badCa.cert.notAfter.toISOString()}` : `is not valid before ${badCa.cert.notBefore.toISOString()}`}: the certificates it signs cannot be renewed` : kubelet?.due ? `renew ${windows.length} certificates now, for ${kubelet.why} (the kubelet cannot rotate it without the API server), and re-issue it` : wouldRunSummary(d, settings, windows.length);
-  return { due: d.due || kubelet?.due === true, disabled: d.disabled, reasons: kubelet?.due ? [kubelet.why] : d.reasons.map((r) => r.text), dueDate: d.dueDate?.toISOString(), interval: settings.certificateRenewInterval, config, summary };
+  // A due renewal that would be refused before its first write (a leaf that is a CA, exit 11; a CA
+  // not valid now, exit 13…) is predicted as that refusal, not as "would renew".
+  const found = d.due || kubelet?.due ? forecastRefusal(inv, now) : undefined;
+  const refusal = found ? { code: found.code, exitCode: exitCodeFor(found.code), certificate: found.certificate, file: found.file } : undefined;
+  const summary = found && refusal ? `refuse to renew (exit ${refusal.exitCode}): ${found.text}` : kubelet?.due ? `renew ${windows.length} certificates now, for ${kubelet.why} (the kubelet cannot rotate it without the API server), and re-issue it` : wouldRunSummary(d, settings, windows.length);
+  return { due: d.due || kubelet?.due === true, disabled: d.disabled, reasons: kubelet?.due ? [kubelet.why] : d.reasons.map((r) => r.text), dueDate: d.dueDate?.toISOString(), interval: settings.certificateRenewInterval, config, summary, ...(refusal ? { refusal } : {}) };
 }
 
 /** Whether each configured component runs the certificates on disk, and how that is known (doctor's check, short timeouts). */
@@ -71,7 +81,8 @@ Options:
   -o, --output F   table (default), json or yaml; json/yaml carry kubeadm's
                    CertificateExpirationInfo fields (residualTime in seconds) plus age and
                    files, and "run": what "renew-certs run" would decide now (with the
-                   host's /etc/renew-certs/config.yaml when present, else the defaults),
+                   host's /etc/renew-certs/config.yaml when present, else the defaults;
+                   "refusal", with its code and exit code, when it would refuse to renew),
                    and "components", as above
 
 Examples:
