@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RenewCertsError } from "../errors.js";
 import { DEFAULT_SETTINGS, type Settings } from "./settings.js";
-import { loadConfig, numericFlag, resolveSettings, validateInterval } from "./load.js";
-import { SETTINGS_SCHEMA, SETTING_NAMES, closestName } from "./schema.js";
+import { loadConfig, numericFlag, parseConfigText, resolveSettings, validateInterval } from "./load.js";
+import { SETTINGS_SCHEMA, SETTING_FIELDS, SETTING_NAMES, closestName, flagName } from "./schema.js";
 import { renderConfigFile } from "../host/files.js";
 
 const FILE = "/etc/renew-certs/config.yaml";
@@ -46,28 +46,28 @@ test("an empty file and a partial file take the defaults for what they leave out
 
 // One row per bad field: the value, and what the one error line must say.
 const BAD_FIELDS: [string, string, RegExp][] = [
-  ["certificateRenewInterval", "-1", /line 1: certificateRenewInterval: must be a whole number of days, 0 or more \(got -1\)/],
-  ["certificateRenewInterval", "1.5", /certificateRenewInterval: must be a whole number of days, 0 or more \(got 1.5\)/],
-  ["certificateRenewInterval", "sixty", /certificateRenewInterval: must be a whole number of days, 0 or more \(got "sixty"\)/],
+  ["certificateRenewInterval", "-1", /line 1: certificateRenewInterval: must be a whole number of days, from 0 to 3650 \(ten years\) \(got -1\)/],
+  ["certificateRenewInterval", "1.5", /certificateRenewInterval: must be a whole number of days, from 0 to 3650 \(ten years\) \(got 1.5\)/],
+  ["certificateRenewInterval", "sixty", /certificateRenewInterval: must be a whole number of days, from 0 to 3650 \(ten years\) \(got "sixty"\)/],
   ["certificateRenewInterval", "360", /certificateRenewInterval: must be less than 358 days \(got 360\): certificates are valid 365 days/],
-  ["safetyMarginDays", "-3", /safetyMarginDays: must be a whole number of days, 0 or more \(got -3\)/],
+  ["safetyMarginDays", "-3", /safetyMarginDays: must be a whole number of days, from 0 to 3650 \(ten years\) \(got -3\)/],
   ["safetyMarginDays", "400", /safetyMarginDays: must be less than validityDays \(365\)/],
-  ["validityDays", "0", /validityDays: must be a whole number of days, 1 or more \(got 0\)/],
+  ["validityDays", "0", /validityDays: must be a whole number of days, from 1 to 3650 \(ten years\) \(got 0\)/],
   ["schedule", '""', /schedule: must be a systemd calendar expression such as daily/],
   ["schedule", "[daily]", /schedule: must be a systemd calendar expression .* \(got \["daily"\]\)/],
-  ["randomizedDelaySeconds", "1h", /randomizedDelaySeconds: must be a whole number of seconds, 0 or more \(got "1h"\)/],
+  ["randomizedDelaySeconds", "1h", /randomizedDelaySeconds: must be a whole number of seconds, from 0 to 86400 \(one day\) \(got "1h"\)/],
   ["manifests", "kube-apiserver", /manifests: must be a list of manifest base names/],
-  ["manifests", "[kube-apiserver.yaml]", /manifests: must be a list of manifest base names such as kube-apiserver \(got "kube-apiserver.yaml"\)/],
-  ["manifests", "[kube-scheduler, kube-scheduler]", /manifests: must be a list of manifest base names such as kube-apiserver, without duplicates/],
+  ["manifests", "[kube-apiserver.yaml]", /manifests: must be a list of manifest base names such as kube-apiserver \(got "kube-apiserver.yaml" \(entry 1\)\)/],
+  ["manifests", "[kube-scheduler, kube-scheduler]", /manifests: must be a list of manifest base names such as kube-apiserver, without duplicates \(got "kube-scheduler" more than once\)/],
   ["annotationKey", "'konvoy.d2iq.io/restarted At'", /annotationKey: must be a Kubernetes annotation key/],
-  ["healthTimeoutSeconds", "0", /healthTimeoutSeconds: must be a whole number of seconds, 1 or more \(got 0\)/],
-  ["fallbackAfterSeconds", "0", /fallbackAfterSeconds: must be a whole number of seconds, 1 or more \(got 0\)/],
+  ["healthTimeoutSeconds", "0", /healthTimeoutSeconds: must be a whole number of seconds, from 1 to 3600 \(one hour\) \(got 0\)/],
+  ["fallbackAfterSeconds", "0", /fallbackAfterSeconds: must be a whole number of seconds, from 1 to 3600 \(one hour\) \(got 0\)/],
   ["backupDir", "backups", /backupDir: must be an absolute path \(got "backups"\)/],
-  ["backupsKept", "0", /backupsKept: must be a whole number, 1 or more \(got 0\)/],
+  ["backupsKept", "0", /backupsKept: must be a whole number, from 1 to 1000 \(a thousand\) \(got 0\)/],
   ["metricsFile", "/var/lib/node_exporter/renew.txt", /metricsFile: must be an absolute path ending in .prom, or ""/],
-  ["lockTimeoutSeconds", "-1", /lockTimeoutSeconds: must be a whole number of seconds, 0 or more/],
+  ["lockTimeoutSeconds", "-1", /lockTimeoutSeconds: must be a whole number of seconds, from 0 to 86400 \(one day\)/],
   ["nodeName", "CP_1", /nodeName: must be a lowercase DNS name, or "" \(got "CP_1"\)/],
-  ["leaseWaitSeconds", "true", /leaseWaitSeconds: must be a whole number of seconds, 0 or more \(got true\)/],
+  ["leaseWaitSeconds", "true", /leaseWaitSeconds: must be a whole number of seconds, from 0 to 86400 \(one day\) \(got true\)/],
   ["refreshRootKubeconfig", "yes", /refreshRootKubeconfig: must be true or false \(got "yes"\)/],
   ["restartMode", "none", /restartMode: must be all or minimal \(got "none"\)/],
 ];
@@ -86,6 +86,62 @@ for (const [key, value, expected] of BAD_FIELDS) {
 
 test("every setting has at least one bad-value test", () => {
   for (const k of SETTING_NAMES) assert.ok(BAD_FIELDS.some(([key]) => key === k), `no bad-value test for ${k}`);
+});
+
+// Every whole-number setting has bounds: its minimum and maximum pass the schema, one less and
+// one more (and 1e9, a typo's size) are refused with the file, the line, the field, the value and
+// the range; the same values as flags are refused naming the flag.
+const NUMERIC = SETTING_NAMES.filter((k) => SETTING_FIELDS[k].schema["type"] === "integer");
+
+test("every whole-number setting has a range, and the JSON schema carries it", () => {
+  assert.deepEqual(NUMERIC, ["certificateRenewInterval", "safetyMarginDays", "validityDays", "randomizedDelaySeconds", "healthTimeoutSeconds", "fallbackAfterSeconds", "backupsKept", "lockTimeoutSeconds", "leaseWaitSeconds"]);
+  for (const k of NUMERIC) {
+    const r = SETTING_FIELDS[k].range;
+    assert.ok(r && r.min < r.max, `${k} has a range`);
+    assert.deepEqual([SETTING_FIELDS[k].schema["minimum"], SETTING_FIELDS[k].schema["maximum"]], [r.min, r.max]);
+    const d = DEFAULT_SETTINGS[k] as number;
+    assert.ok(d >= r.min && d <= r.max, `the default of ${k} is in its range`);
+  }
+});
+
+for (const k of NUMERIC) {
+  const r = SETTING_FIELDS[k].range!;
+  test(`${k} takes ${r.min} to ${r.max} and refuses ${r.min - 1}, ${r.max + 1} and 1e9 with its range, from the file and as a flag`, async () => {
+    for (const ok of [r.min, r.max]) assert.deepEqual(parseConfigText(`# a comment\n${k}: ${ok}\n`, FILE).problems, [], `${k}: ${ok}`);
+    const unit = r.unit === "backups" ? "a whole number" : `a whole number of ${r.unit}`;
+    const range = `${unit}, from ${r.min} to ${r.max} \\(${r.maxIs}\\)`;
+    for (const [text, shown] of [[String(r.min - 1), String(r.min - 1)], [String(r.max + 1), String(r.max + 1)], ["1e9", "1000000000"]] as const) {
+      const e = await configError(`# a comment\n${k}: ${text}\n`);
+      assert.equal(e.file, FILE);
+      assert.match(e.message, new RegExp(`^configuration file ${FILE} is invalid \\(1 problem\\); fix it and run again:\n {2}line 2: ${k}: must be ${range} \\(got ${shown}\\)$`));
+      await assert.rejects(resolveSettings({ flags: { [k]: Number(text) } }), (f: RenewCertsError) =>
+        f.code === "CONFIG" && f.message === `the command line is invalid (1 problem); fix it and run again:\n  ${flagName(k)}: must be ${range.replace(/\\/g, "")} (got ${shown})`);
+    }
+  });
+}
+
+test("docs/setting-ranges.md shows the range of every whole-number setting", async () => {
+  const { readFile } = await import("node:fs/promises");
+  const page = await readFile(new URL("../../../docs/setting-ranges.md", import.meta.url), "utf8");
+  for (const k of NUMERIC) {
+    const r = SETTING_FIELDS[k].range!;
+    const row = page.split("\n").find((l) => l.startsWith(`| \`${k}\` |`));
+    assert.ok(row, `the page has a row for ${k}`);
+    assert.match(row, new RegExp(`^\\| \`${k}\` \\| ${r.unit} \\| ${r.min}( \\([^)]*\\))? \\| ${r.max} \\(${r.maxIs}\\) \\|$`));
+  }
+});
+
+test("a number too big for a double (1e400 reads as Infinity) is shown as Infinity, not null", async () => {
+  const e = await configError("leaseWaitSeconds: 1e400\n");
+  assert.match(e.message, /line 1: leaseWaitSeconds: must be .* \(got Infinity\)$/);
+});
+
+test("every bad entry of a manifests list is reported in the one error, with the duplicates", async () => {
+  const e = await configError("manifests:\n  - kube-apiserver.yaml\n  - kube-scheduler\n  - Etcd\n  - 7\n  - kube-scheduler\n  - kube-proxy\n  - kube-proxy\n");
+  assert.equal(e.file, FILE);
+  assert.equal(e.message, `configuration file ${FILE} is invalid (1 problem); fix it and run again:\n  line 1: manifests: must be a list of manifest base names such as kube-apiserver, without duplicates (got "kube-apiserver.yaml" (entry 1), "Etcd" (entry 3), 7 (entry 4); "kube-scheduler", "kube-proxy" more than once)`);
+  const flags = await resolveSettings({ flags: { manifests: ["kube-apiserver", "a b", "C"] } }).then(() => undefined, (x: RenewCertsError) => x.message);
+  assert.match(flags ?? "", /--manifests: must be a list of manifest base names such as kube-apiserver \(got "a b" \(entry 2\), "C" \(entry 3\)\)$/);
 });
 
 test("all bad fields are reported at once, one line each, with their line numbers", async () => {
@@ -144,7 +200,7 @@ test("resolveSettings merges defaults, then the file, then the flags", async () 
 
 test("a bad flag is named as a flag; an interval flag too long for the file's validity names the flag", async () => {
   await assert.rejects(resolveSettings({ flags: { certificateRenewInterval: numericFlag("-5") } }), (e: RenewCertsError) =>
-    e.code === "CONFIG" && /^the command line is invalid \(1 problem\)/.test(e.message) && /--certificate-renew-interval: must be a whole number of days, 0 or more \(got -5\)/.test(e.message));
+    e.code === "CONFIG" && /^the command line is invalid \(1 problem\)/.test(e.message) && /--certificate-renew-interval: must be a whole number of days, from 0 to 3650 \(ten years\) \(got -5\)/.test(e.message));
   await assert.rejects(resolveSettings({ configFile: FILE, read: fromText("validityDays: 60\n"), flags: { certificateRenewInterval: 55 } }), (e: RenewCertsError) =>
     /^the command line is invalid/.test(e.message) && /--certificate-renew-interval: must be less than 53 days \(got 55\)/.test(e.message));
   await assert.rejects(resolveSettings({ configFile: FILE, read: fromText("validityDays: 30\nsafetyMarginDays: 40\n"), flags: { certificateRenewInterval: 25 } }), (e: RenewCertsError) =>

@@ -29,7 +29,15 @@ interface Problem {
   message: string;
 }
 
-/** Turns ajv errors into one problem per bad field; `where` names the field for people. */
+/** A value for people, as the file spells it: JSON, but a number as a number (Infinity stays Infinity). */
+function show(v: unknown): string {
+  return typeof v === "number" ? String(v) : JSON.stringify(v);
+}
+
+/**
+ * Turns ajv errors into one problem per bad field; `where` names the field for people. A list's
+ * problem names every bad entry and every entry given more than once, not only the first.
+ */
 function problemsOf(errors: ErrorObject[], data: Record<string, unknown>, where: (key: string) => string): Problem[] {
   const seen = new Set<string>();
   const out: Problem[] = [];
@@ -46,10 +54,19 @@ function problemsOf(errors: ErrorObject[], data: Record<string, unknown>, where:
     if (key === undefined || seen.has(key)) continue;
     seen.add(key);
     const field = SETTING_FIELDS[key as keyof Settings];
-    const item = e.instancePath.split("/")[2];
-    const got = item === undefined ? data[key] : (data[key] as unknown[])[Number(item)];
-    const dup = e.keyword === "uniqueItems" ? ", without duplicates" : "";
-    out.push({ where: where(key), message: `must be ${field.expect}${dup} (got ${JSON.stringify(got)})` });
+    const value = data[key];
+    const inList = errors.filter((x) => x.instancePath.startsWith(`/${key}/`) || (x.instancePath === `/${key}` && x.keyword === "uniqueItems"));
+    if (!Array.isArray(value) || inList.length === 0) {
+      out.push({ where: where(key), message: `must be ${field.expect} (got ${show(value)})` });
+      continue;
+    }
+    const bad = [...new Set(inList.filter((x) => x.keyword !== "uniqueItems").map((x) => Number(x.instancePath.split("/")[2])))].sort((a, b) => a - b);
+    const twice = [...new Set(value.filter((v, i) => value.findIndex((w) => JSON.stringify(w) === JSON.stringify(v)) !== i).map((v) => show(v)))];
+    const got = [
+      bad.length > 0 ? bad.map((i) => `${show(value[i])} (entry ${i + 1})`).join(", ") : "",
+      twice.length > 0 ? `${twice.join(", ")} more than once` : "",
+    ].filter(Boolean);
+    out.push({ where: where(key), message: `must be ${field.expect}${twice.length > 0 ? ", without duplicates" : ""} (got ${got.join("; ")})` });
   }
   return out;
 }

@@ -8,11 +8,32 @@ export interface SettingField {
   expect: string;
   /** The JSON schema of the value. */
   schema: Record<string, unknown>;
+  /** For a whole number: its bounds (inclusive) and unit; a value outside them is refused. */
+  range?: Range;
+}
+
+/** The bounds of a whole-number setting, inclusive, and what the maximum is in people's words. */
+export interface Range {
+  min: number;
+  max: number;
+  unit: "days" | "seconds" | "backups";
+  /** The maximum for people: "one day", "ten years". */
+  maxIs: string;
 }
 
 const DNS_LABEL = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
 const DNS_SUBDOMAIN = `${DNS_LABEL}(\\.${DNS_LABEL})*`;
-const wholeNumber = (min: number): Record<string, unknown> => ({ type: "integer", minimum: min });
+const DAY_S = 86_400;
+
+/**
+ * A whole number between bounds: the schema, the "must be …" and the range come from one place.
+ * The maximums keep a typo (an extra 0, 1e9, milliseconds for seconds) from a run that waits for
+ * years or a certificate valid for centuries; each is far above any sensible value.
+ */
+function wholeNumber(unit: Range["unit"], min: number, max: number, maxIs: string): Pick<SettingField, "expect" | "schema" | "range"> {
+  const what = unit === "backups" ? "a whole number" : `a whole number of ${unit}`;
+  return { expect: `${what}, from ${min} to ${max} (${maxIs})`, schema: { type: "integer", minimum: min, maximum: max }, range: { min, max, unit, maxIs } };
+}
 
 /**
  * Every setting of `renew-certs run`, in the order of the configuration file. The one place that
@@ -21,18 +42,15 @@ const wholeNumber = (min: number): Record<string, unknown> => ({ type: "integer"
 export const SETTING_FIELDS: { readonly [K in keyof Settings]: SettingField } = {
   certificateRenewInterval: {
     description: "Renew when any certificate is older than this many days; 0 disables renewal.",
-    expect: "a whole number of days, 0 or more",
-    schema: wholeNumber(0),
+    ...wholeNumber("days", 0, 3650, "ten years"),
   },
   safetyMarginDays: {
     description: "Also renew when any certificate expires within this many days (or has expired).",
-    expect: "a whole number of days, 0 or more",
-    schema: wholeNumber(0),
+    ...wholeNumber("days", 0, 3650, "ten years"),
   },
   validityDays: {
     description: "Validity of renewed certificates, in days (never past their CA's expiry).",
-    expect: "a whole number of days, 1 or more",
-    schema: wholeNumber(1),
+    ...wholeNumber("days", 1, 3650, "ten years"),
   },
   schedule: {
     description: "When the timer checks the certificates: a systemd OnCalendar expression (see systemd.time(7); check one with systemd-analyze calendar).",
@@ -41,8 +59,7 @@ export const SETTING_FIELDS: { readonly [K in keyof Settings]: SettingField } = 
   },
   randomizedDelaySeconds: {
     description: "Random delay added to the schedule, in seconds, fixed per host, so that control-plane hosts do not restart together.",
-    expect: "a whole number of seconds, 0 or more",
-    schema: wholeNumber(0),
+    ...wholeNumber("seconds", 0, DAY_S, "one day"),
   },
   manifests: {
     description: "Static pod manifests (in /etc/kubernetes/manifests, by base name) restarted after a renewal, in this order; a missing one is skipped. etcd reloads its certificates by itself and is opt-in.",
@@ -56,13 +73,11 @@ export const SETTING_FIELDS: { readonly [K in keyof Settings]: SettingField } = 
   },
   healthTimeoutSeconds: {
     description: "How long to wait for each restarted component to become healthy, in seconds, before restoring the previous files.",
-    expect: "a whole number of seconds, 1 or more",
-    schema: wholeNumber(1),
+    ...wholeNumber("seconds", 1, 3600, "one hour"),
   },
   fallbackAfterSeconds: {
     description: "How long a restarted component may go without a new process before renew-certs restarts the kubelet (and, after as long again, stops the old container), in seconds.",
-    expect: "a whole number of seconds, 1 or more",
-    schema: wholeNumber(1),
+    ...wholeNumber("seconds", 1, 3600, "one hour"),
   },
   backupDir: {
     description: "Where the backup taken before each renewal goes (a host path, mode 0700).",
@@ -71,8 +86,7 @@ export const SETTING_FIELDS: { readonly [K in keyof Settings]: SettingField } = 
   },
   backupsKept: {
     description: "How many backups to keep; older ones are removed.",
-    expect: "a whole number, 1 or more",
-    schema: wholeNumber(1),
+    ...wholeNumber("backups", 1, 1000, "a thousand"),
   },
   metricsFile: {
     description: "Prometheus text file for node_exporter's textfile collector; \"\" disables it.",
@@ -81,8 +95,7 @@ export const SETTING_FIELDS: { readonly [K in keyof Settings]: SettingField } = 
   },
   lockTimeoutSeconds: {
     description: "How long a second run waits for the lock held by another, in seconds.",
-    expect: "a whole number of seconds, 0 or more",
-    schema: wholeNumber(0),
+    ...wholeNumber("seconds", 0, DAY_S, "one day"),
   },
   nodeName: {
     description: "This node's name, for the restart Lease and the pod names; \"\" means the host name.",
@@ -91,8 +104,7 @@ export const SETTING_FIELDS: { readonly [K in keyof Settings]: SettingField } = 
   },
   leaseWaitSeconds: {
     description: "How long to wait for another control-plane host's restart Lease, in seconds.",
-    expect: "a whole number of seconds, 0 or more",
-    schema: wholeNumber(0),
+    ...wholeNumber("seconds", 0, DAY_S, "one day"),
   },
   refreshRootKubeconfig: {
     description: "Refresh /root/.kube/config when it was a copy of the old admin.conf.",

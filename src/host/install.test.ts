@@ -127,7 +127,7 @@ test("a bad interval flag and a bad existing configuration file are refused and 
   const before = await snapshot(root);
   const flag = cli(["install", "--root", root, "--binary", binary, "--certificate-renew-interval=-1"]);
   assert.equal(flag.status, 3);
-  assert.match(flag.stderr, /^error: the command line is invalid \(1 problem\); fix it and run again:\n {2}--certificate-renew-interval: must be a whole number of days, 0 or more \(got -1\)\n$/);
+  assert.match(flag.stderr, /^error: the command line is invalid \(1 problem\); fix it and run again:\n {2}--certificate-renew-interval: must be a whole number of days, from 0 to 3650 \(ten years\) \(got -1\)\n$/);
   await mkdir(join(root, "etc/renew-certs"));
   await writeFile(join(root, HOST_PATHS.configFile), "certificateRenewInterval: 60\nbackupsKeep: 3\n");
   const snap = await snapshot(root);

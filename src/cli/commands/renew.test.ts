@@ -14,6 +14,8 @@ const badFlags: [string[], RegExp][] = [
   [["--validity-days=0"], /^error: --validity-days must be a whole number of days from 1 to 3650 \(got 0\)$/],
   [["--lock-timeout", "-1"], /^error: --lock-timeout must be a whole number of seconds from 0 to 86400 \(got -1\)$/],
   [["--lock-timeout", "1m"], /^error: --lock-timeout must be a whole number of seconds from 0 to 86400 \(got 1m\)$/],
+  [["--validity-days", "3651"], /^error: --validity-days must be a whole number of days from 1 to 3650 \(got 3651\)$/],
+  [["--lock-timeout", "1000000000"], /^error: --lock-timeout must be a whole number of seconds from 0 to 86400 \(got 1000000000\)$/],
 ];
 
 for (const [flags, expect] of badFlags) {

@@ -5,12 +5,13 @@ import { RenewCertsError } from "../../errors.js";
 import { renewCertificates } from "../../renewal/renew.js";
 import { LEAF_NAMES } from "../../inventory/catalog.js";
 import { faultHook } from "../fault.js";
+import { SETTING_FIELDS, type Range } from "../../config/schema.js";
 
-/** Parses a whole number of `unit` within bounds, or throws a USAGE error naming the flag and the unit. */
-export function wholeNumberFlag(value: string | undefined, flag: string, unit: "days" | "seconds", min: number, max: number): number | undefined {
+/** Parses a whole number within a setting's range (config/schema.ts), or throws a USAGE error naming the flag, the unit and the range. */
+export function wholeNumberFlag(value: string | undefined, flag: string, range: Range): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new RenewCertsError("USAGE", `${flag} must be a whole number of ${unit} from ${min} to ${max} (got ${value})`);
+  if (!/^\d+$/.test(value) || Number(value) < range.min || Number(value) > range.max) {
+    throw new RenewCertsError("USAGE", `${flag} must be a whole number of ${range.unit} from ${range.min} to ${range.max} (got ${value})`);
   }
   return Number(value);
 }
@@ -42,9 +43,9 @@ Names: ${LEAF_NAMES.join(", ")}
 Options:
   --root DIR            the host's root directory (default /)
   --dry-run             print what would change; write nothing
-  --validity-days N     validity of the new certificates (default 365); capped at the CA's expiry
+  --validity-days N     validity of the new certificates, 1 to 3650 (default 365); capped at the CA's expiry
   --backup-dir DIR      where backups go (default <root>/var/lib/renew-certs/backups)
-  --lock-timeout SECS   how long to wait for another run (default 60)
+  --lock-timeout SECS   how long to wait for another run, 0 to 86400 (default 60)
 
 Examples:
   renew-certs renew all --dry-run
@@ -69,9 +70,9 @@ Examples:
       root,
       names: args.positionals,
       dryRun,
-      validityDays: wholeNumberFlag(str(args, "validity-days"), "--validity-days", "days", 1, 3650) ?? 365,
+      validityDays: wholeNumberFlag(str(args, "validity-days"), "--validity-days", SETTING_FIELDS.validityDays.range!) ?? 365,
       ...(backupDir ? { backupDir: resolve(backupDir) } : {}),
-      lockTimeoutMs: (wholeNumberFlag(str(args, "lock-timeout"), "--lock-timeout", "seconds", 0, 86_400) ?? 60) * 1000,
+      lockTimeoutMs: (wholeNumberFlag(str(args, "lock-timeout"), "--lock-timeout", SETTING_FIELDS.lockTimeoutSeconds.range!) ?? 60) * 1000,
       log: io.log,
       ...(onStep ? { onStep } : {}),
     });

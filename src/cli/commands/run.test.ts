@@ -8,7 +8,8 @@ import { copySandbox, snapshot } from "../../../test/support/sandbox.js";
 const ec = { keySpec: { type: "ec", curve: "P-256" }, ageDays: 300 } as const;
 
 const badIntervals: [string, RegExp][] = [
-  ["-1", /--certificate-renew-interval: .*0 or more/],
+  ["-1", /--certificate-renew-interval: must be a whole number of days, from 0 to 3650 \(ten years\) \(got -1\)/],
+  ["3651", /--certificate-renew-interval: must be a whole number of days, from 0 to 3650 \(ten years\) \(got 3651\)/],
   ["1.5", /--certificate-renew-interval: .*whole number/],
   ["360", /--certificate-renew-interval: must be less than 358 days \(got 360\): certificates are valid 365 days/],
   ["sixty", /--certificate-renew-interval/],
@@ -24,6 +25,20 @@ for (const [value, expect] of badIntervals) {
     assert.deepEqual(await snapshot(root), before);
   });
 }
+
+test("run refuses --fallback-after-seconds past its bound and lockTimeoutSeconds: 1e9 in its file, with the range, exit 3, nothing changed", async (t) => {
+  const root = await copySandbox(t, ec);
+  const config = join(root, "config.yaml");
+  await writeFile(config, "lockTimeoutSeconds: 1e9\n");
+  const before = await snapshot(root);
+  const flag = cli(["run", "--root", root, "--fallback-after-seconds=3601"]);
+  assert.equal(flag.status, 3, flag.stderr);
+  assert.match(flag.stderr, /^error: the command line is invalid \(1 problem\); fix it and run again:\n {2}--fallback-after-seconds: must be a whole number of seconds, from 1 to 3600 \(one hour\) \(got 3601\)\n$/);
+  const file = cli(["run", "--root", root, "--config", config]);
+  assert.equal(file.status, 3, file.stderr);
+  assert.equal(file.stderr, `error: configuration file ${config} is invalid (1 problem); fix it and run again:\n  line 1: lockTimeoutSeconds: must be a whole number of seconds, from 0 to 86400 (one day) (got 1000000000)\n`);
+  assert.deepEqual(await snapshot(root), before);
+});
 
 test("run refuses a configuration file with an unknown field, suggesting the right name", async (t) => {
   const root = await copySandbox(t, ec);

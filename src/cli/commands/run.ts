@@ -92,7 +92,7 @@ Options:
   --restart-mode all|minimal        restart every component (all, the default), or only
                                     those that cannot reload their certificates (minimal)
   --fallback-after-seconds S        restart the kubelet when a restarted component shows
-                                    no new process after S seconds (default 60)
+                                    no new process after S seconds, 1 to 3600 (default 60)
   --dry-run                         decide and show what would be renewed and restarted; write nothing
 
 Exit codes: 0 not due, disabled, or renewed and healthy; 3 bad configuration;
