@@ -67,14 +67,30 @@ function linkTextOf(file: string): string | undefined {
 }
 
 /**
+ * Which resource ENOSPC ran out of, from statfs taken after the failure: a write that failed may
+ * already have been undone (a lock directory removed, a temporary file unlinked), which gives back
+ * an inode or a few blocks, so "0 free" is not required. A file system without an inode table
+ * (files 0: btrfs) has no inodes to run out of. Otherwise, the scarcer of the two, as the share of
+ * its total still free, is the one exhausted. Root may use the blocks reserved for it (bfree);
+ * others only bavail.
+ */
+export function exhaustedBy(s: { blocks: number; bfree: number; bavail: number; files: number; ffree: number }, root = runsAsRoot()): "inodes" | "space" {
+  if (s.files <= 0) return "space";
+  if (s.ffree === 0) return "inodes";
+  const freeBlocks = root ? s.bfree : s.bavail;
+  if (freeBlocks === 0 || s.blocks <= 0) return "space";
+  return s.ffree / s.files < freeBlocks / s.blocks ? "inodes" : "space";
+}
+
+/**
  * "no space" or "no free inodes": ENOSPC says both, so ask the file system which one ran out
- * (never throws; the nearest existing directory answers for a file not yet created).
+ * (exhaustedBy; never throws; the nearest existing directory answers for a file not yet created).
  */
 function noSpaceCause(file: string): string {
   for (let dir = dirname(file); ; dir = dirname(dir)) {
     try {
       const s = statfsSync(dir);
-      if (s.files > 0 && s.ffree === 0) return `no free inodes on the file system of ${dir} (df -i ${dir}); free some (remove files) and run again`;
+      if (exhaustedBy(s) === "inodes") return `no free inodes on the file system of ${dir} (df -i ${dir}); free some (remove files) and run again`;
       return `no space left on the device (df -h ${dir}); free some space and run again`;
     } catch {
       if (dirname(dir) === dir) return "no space left on the device; free some space and run again";

@@ -3,9 +3,11 @@ import assert from "node:assert/strict";
 import { chmod, copyFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { cli } from "../../test/support/cli.js";
-import { bind, bindReadOnly, canMount, ext4, fillInodes, fillSpace, must, sandboxIn, tmpfs } from "../../test/support/mounts.js";
+import { bind, bindReadOnly, canMount, ext4, fillSpace, must, sandboxIn, tmpfs } from "../../test/support/mounts.js";
 import { errorLines, treeOf } from "../../test/support/tree.js";
 import { shortfall } from "./preflight.js";
+import { exhaustedBy } from "../errors.js";
+import { spawnSync } from "node:child_process";
 
 // Each case is what a real host does to a write, made by the kernel itself: chattr on an ext4 image,
 // read-only bind mounts, a tmpfs with size= and nr_inodes=. A refusal is one error line naming the
@@ -98,18 +100,47 @@ test("renew on a small tmpfs either renews or refuses before writing, never fail
   assert.ok(outcomes.length >= 3, "the smallest amounts are refused");
 });
 
-test("renew with no free inodes says so (not 'does not exist'), exit 6, nothing changed", async (t) => {
+test("renew with no free inodes says so (not 'does not exist', never 'no space left'), exit 6, nothing changed, at every inode count near the tree's", async (t) => {
   if (!canMount(t)) return;
-  for (const leave of [0, 3]) {
-    const mnt = await tmpfs(t, "size=8m,nr_inodes=400");
-    const root = await hostOn(mnt);
-    fillInodes(mnt, leave);
-    // With none left even the lock cannot be created; with a few the preflight counts what the run needs.
-    await refused(root, 6, leave === 0
-      ? /^error: cannot write (lock file|lock directory|directory) \S+\/lock\S*: no free inodes on the file system of \S+ \(df -i \S+\); free some \(remove files\) and run again$/
-      // (the lock took some of the three)
-      : /^error: not enough free inodes on \S+ \(for \S+.*\): the backup and the temporary files need \d+, \d+ (is|are) free \(df -i \S+\); remove unneeded files there and run again; nothing was changed$/);
+  // How many inodes the control plane takes on a tmpfs, then tmpfs made with exactly that many and
+  // 0 to 8 more (45 and 46 on the sandbox of this writing). With none left even the lock directory
+  // cannot be made; with 1 or 2 it is made but its entry is not, and the lock directory is removed
+  // again before the error is built (so statfs shows a free inode or two: still inodes, df -i);
+  // with more the preflight counts what the run needs.
+  const probe = await tmpfs(t, "size=8m,nr_inodes=400");
+  await hostOn(probe);
+  const used = 400 - Number(spawnSync("df", ["--output=iavail", probe], { encoding: "utf8" }).stdout.trim().split("\n").pop());
+  const seen: string[] = [];
+  for (let inodes = used; inodes <= used + 8; inodes++) {
+    const root = await hostOn(await tmpfs(t, `size=8m,nr_inodes=${inodes}`));
+    const before = await treeOf(root);
+    const r = cli(["renew", "all", "--root", root]);
+    const line = errorLines(r.stderr)[0] ?? "";
+    seen.push(`nr_inodes=${inodes}: ${line}`);
+    assert.equal(r.status, 6, `nr_inodes=${inodes}: ${r.stderr}`);
+    assert.equal(errorLines(r.stderr).length, 1, r.stderr);
+    assert.doesNotMatch(line, /no space left|df -h/, `nr_inodes=${inodes}`);
+    assert.match(line, /^error: (cannot write (lock entry|lock directory|directory) \S+\/lock\S*: no free inodes on the file system of \S+ \(df -i \S+\); free some \(remove files\) and run again|not enough free inodes on \S+ \(for \S+.*\): the backup and the temporary files need \d+, \d+ (is|are) free \(df -i \S+\); remove unneeded files there and run again; nothing was changed)$/, `nr_inodes=${inodes}`);
+    assert.deepEqual(await treeOf(root), before, `nr_inodes=${inodes}: every file as it was`);
   }
+  t.diagnostic(seen.map((l) => l.replace(/\/\S*\/renew-certs-mnt-[^/\s]+/g, "…")).join("\n"));
+  // The three ways are all met: the lock directory, its entry, and the preflight's count.
+  assert.match(seen[0]!, /cannot write directory \S+\/lock: no free inodes/);
+  assert.ok(seen.slice(1, 3).every((l) => /cannot write lock directory \S+\/lock: no free inodes/.test(l)), seen.join("\n"));
+  assert.match(seen[seen.length - 1]!, /not enough free inodes/);
+});
+
+test("ENOSPC is put on the resource that ran out: inodes when their share left is the smaller, even after a failed write gave one back", () => {
+  const fs = (bfree: number, ffree: number, files = 400) => ({ blocks: 2048, bfree, bavail: bfree, files, ffree });
+  assert.equal(exhaustedBy(fs(2000, 0)), "inodes", "none left");
+  assert.equal(exhaustedBy(fs(2000, 1)), "inodes", "the lock directory removed again after its entry failed");
+  assert.equal(exhaustedBy(fs(2000, 2)), "inodes");
+  assert.equal(exhaustedBy(fs(0, 300)), "space", "no block left");
+  assert.equal(exhaustedBy(fs(3, 300)), "space", "a few blocks given back by a removed temporary file");
+  assert.equal(exhaustedBy(fs(3, 0, 0)), "space", "btrfs has no inode table");
+  // ext4's reserved blocks: root may use them, others may not.
+  assert.equal(exhaustedBy({ blocks: 1000, bfree: 50, bavail: 0, files: 1000, ffree: 900 }, false), "space");
+  assert.equal(exhaustedBy({ blocks: 1000, bfree: 50, bavail: 0, files: 1000, ffree: 2 }, true), "inodes");
 });
 
 test("the room estimate: inodes before space, whole blocks per file, no inode limit where the file system has none", () => {
