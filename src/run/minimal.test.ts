@@ -121,3 +121,38 @@ test("restart mode minimal rolls back a component that never comes back: every f
   assert.equal((await servedIdentity(await apiserverAt(root))).fingerprint, previous);
   assert.equal(await readRunRecord(join(root, "var/lib/renew-certs")), undefined);
 });
+
+test("restart mode minimal: when kube-apiserver does not reload the previous files in the rollback either, it is restarted onto them, and the message says so", async (t) => {
+  const behaviour: BehaviourFn = (c, _start, m) => (c === "kube-controller-manager" && m.annotations[KEY] ? "down" : "healthy");
+  // It takes the renewed certificate, never the previous one back: only a restart brings it onto them.
+  const { root, kubelet } = await simulatedHost(t, { ageDays: 300, behaviour, sim: { apiserverReloads: "newer-only" } });
+  const before = controlPlane(await snapshot(root));
+  const loopbackBefore = await loopbackOf(root);
+  const log = memoryLogger();
+  // The reload of the previous files is waited for the whole health timeout (it never comes), then the restart.
+  const err = await runJob({ root, settings: minimal, log, ...fast }).then(() => assert.fail("the run succeeded"), (e: unknown) => e as RenewCertsError);
+  await kubelet.settled();
+  assert.equal(exitCodeFor(err.code), 7, err.message);
+  // Not "every renewed file and manifest was restored" nor "proven restarted" alone: what really happened.
+  assert.match(err.message, /^kube-controller-manager: .*\. Rolled back: every renewed file was restored from \S+, and every manifest but kube-apiserver's, which now carries the restart annotation konvoy\.d2iq\.io\/restartedAt; kube-controller-manager was proven restarted and healthy, and kube-apiserver did not reload them within 20 s, so it was restarted and proven healthy on the previous certificates; they still expire as before/);
+  assert.equal(kubelet.restarts("kube-apiserver"), 1, "restarted by the rollback, not by the renewal");
+  assert.notEqual(await loopbackOf(root), loopbackBefore);
+  const previous = new X509Certificate(await readFile(join(root, "etc/kubernetes/pki/apiserver.crt"))).fingerprint256;
+  assert.equal((await servedIdentity(await apiserverAt(root))).fingerprint, previous, "it serves the previous apiserver.crt");
+  const after = controlPlane(await snapshot(root));
+  const changed = [...after].filter(([p, f]) => before.get(p) !== f).map(([p]) => p);
+  assert.deepEqual(changed, ["etc/kubernetes/manifests/kube-apiserver.yaml"], "every file as before but kube-apiserver's manifest, which carries the restart annotation");
+  assert.match((await manifestOf(root, "kube-apiserver")).annotations[KEY] ?? "", /^\d{10}\.\d{6}$/);
+  assert.ok(!log.lines.some((l) => l.msg === "kube-apiserver: reloaded the previous certificates, proven by what it serves"), "no line claims a reload of the previous files");
+  assert.ok(log.lines.some((l) => l.level === "warn" && /^kube-apiserver did not serve the previous certificates within 20 s without a restart: .*: restarting it instead$/.test(l.msg)), log.lines.map((l) => l.msg).join("\n"));
+});
+
+test("restart mode minimal: when kube-apiserver neither reloads the previous files nor comes back from its restart onto them, the failed rollback says it was restarted (exit 8)", async (t) => {
+  // kube-controller-manager never comes back on the renewed files; kube-apiserver, restarted only by the rollback, never comes back either.
+  const behaviour: BehaviourFn = (c, _start, m) => ((c === "kube-controller-manager" || c === "kube-apiserver") && m.annotations[KEY] ? "down" : "healthy");
+  const { root, kubelet } = await simulatedHost(t, { ageDays: 300, behaviour, sim: { apiserverReloads: "newer-only" } });
+  const err = await runJob({ root, settings: minimal, log: memoryLogger(), ...fast }).then(() => assert.fail("the run succeeded"), (e: unknown) => e as RenewCertsError);
+  await kubelet.settled();
+  assert.equal(exitCodeFor(err.code), 8, err.message);
+  assert.match(err.message, /^kube-controller-manager: .*\. The previous files were restored from \S+ \(kube-apiserver did not reload them, and was restarted by the restart annotation\), but the control plane did not come back healthy on them either: kube-apiserver: /);
+});

@@ -71,15 +71,38 @@ export async function rollBackFrom(ctx: RunContext, record: RunRecord): Promise<
   return report(ctx, r);
 }
 
-/** "kube-scheduler was proven restarted and healthy", with the components that reloaded instead said so. */
-function provenOn(rb: NonNullable<RunRecord["rollback"]>): string {
-  const restarted = rb.steps.filter((s) => s.kind !== "reload").map((s) => s.component);
+/** The components that were to reload the previous files, did not in time, and were restarted onto them instead (reload.ts fallBack). */
+function fellBackOf(rb: NonNullable<RunRecord["rollback"]>): string[] {
+  return rb.restart.filter((r) => r.fellBack).map((r) => r.component);
+}
+
+/**
+ * "kube-scheduler was proven restarted and healthy", with the components that reloaded instead
+ * said so, and those that did not reload the previous files either said restarted onto them.
+ */
+function provenOn(rb: NonNullable<RunRecord["rollback"]>, timeoutSeconds: number): string {
+  const fellBack = fellBackOf(rb);
+  const restarted = rb.steps.filter((s) => s.kind !== "reload" && !fellBack.includes(s.component)).map((s) => s.component);
   const reloaded = rb.steps.filter((s) => s.kind === "reload").map((s) => s.component);
+  const were = (n: string[]): string => (n.length === 1 ? "was" : "were");
+  const itWas = fellBack.length === 1 ? "it was" : "they were";
   const parts = [
-    ...(restarted.length > 0 ? [`${restarted.join(", ")} ${restarted.length === 1 ? "was" : "were"} proven restarted and healthy`] : []),
-    ...(reloaded.length > 0 ? [`${reloaded.join(", ")} (not restarted) ${reloaded.length === 1 ? "was" : "were"} proven to serve them`] : []),
+    ...(restarted.length > 0 ? [`${restarted.join(", ")} ${were(restarted)} proven restarted and healthy`] : []),
+    ...(reloaded.length > 0 ? [`${reloaded.join(", ")} (not restarted) ${were(reloaded)} proven to serve them`] : []),
+    ...(fellBack.length > 0
+      ? [`${fellBack.join(", ")} did not reload them within ${timeoutSeconds} s, so ${itWas} restarted and proven healthy`]
+      : []),
   ];
   return parts.join(", and ") || "nothing needed a restart";
+}
+
+/** What was restored: every manifest but those restarted by the annotation (fellBackOf), which keep it. */
+function restoredFrom(rb: NonNullable<RunRecord["rollback"]>, dir: string, annotationKey: string): string {
+  const fellBack = fellBackOf(rb);
+  if (fellBack.length === 0) return `every renewed file and manifest was restored from ${dir}`;
+  const but = fellBack.map((c) => `${c}'s`).join(" and ");
+  const carry = fellBack.length === 1 ? "carries" : "carry";
+  return `every renewed file was restored from ${dir}, and every manifest but ${but}, which now ${carry} the restart annotation ${annotationKey}`;
 }
 
 /** Reports a finished rollback: the Event, the record cleared, the error the exit code comes from. */
@@ -88,13 +111,19 @@ async function report(ctx: RunContext, r: RunRecord): Promise<never> {
   const dir = r.backup;
   let e: RenewCertsError;
   if (rb.outcome === "healthy") {
-    const msg = `${rb.reason}. Rolled back: every renewed file and manifest was restored from ${dir}, and ${provenOn(rb)} on the previous certificates; they still expire as before, so find the cause (journalctl -u kubelet, crictl logs) and run again`;
+    const restored = `${restoredFrom(rb, dir, ctx.settings.annotationKey)}${fellBackOf(rb).length > 0 ? ";" : ", and"}`;
+    const msg = `${rb.reason}. Rolled back: ${restored} ${provenOn(rb, ctx.settings.healthTimeoutSeconds)} on the previous certificates; `
+      + "they still expire as before, so find the cause (journalctl -u kubelet, crictl logs) and run again";
     e = new RenewCertsError("ROLLED_BACK", msg, { file: join(ctx.root, r.steps.find((s) => s.component === rb.component)?.file ?? dir) });
   } else if (rb.restoreFailed) {
     const msg = `${rb.reason}, and restoring the previous files from ${dir} failed too: ${rb.outcome}. Restore them with "renew-certs restore ${dir}", then check the kubelet (journalctl -u kubelet)`;
     e = new RenewCertsError("ROLLBACK_FAILED", msg, { file: dir });
   } else {
-    const msg = `${rb.reason}. The previous files were restored from ${dir}, but the control plane did not come back healthy on them either: ${rb.outcome}. Check the kubelet (journalctl -u kubelet, crictl ps -a); if a file is wrong, restore it with "renew-certs restore ${dir}"`;
+    const fellBack = fellBackOf(rb);
+    const restarted = fellBack.length > 0
+      ? ` (${fellBack.join(", ")} did not reload them, and ${fellBack.length === 1 ? "was" : "were"} restarted by the restart annotation)`
+      : "";
+    const msg = `${rb.reason}. The previous files were restored from ${dir}${restarted}, but the control plane did not come back healthy on them either: ${rb.outcome}. Check the kubelet (journalctl -u kubelet, crictl ps -a); if a file is wrong, restore it with "renew-certs restore ${dir}"`;
     e = new RenewCertsError("ROLLBACK_FAILED", msg, { file: dir });
   }
   await ctx.coordinator.event("CertificateRenewalRolledBack", e.message, "Warning");

@@ -3,7 +3,8 @@
 // - it serves --tls-cert-file/--tls-private-key-file and re-reads them when they change, without a
 //   restart (dynamic serving content): a key and certificate that do not match keep the old pair;
 //   --client-ca-file is re-read the same way (SimOptions.apiserverReloads false plays a version that
-//   does not, which a run must restart); what else the real one re-reads (--requestheader-client-ca-file,
+//   does not, which a run must restart; "newer-only" one that never takes the previous files
+//   back); what else the real one re-reads (--requestheader-client-ca-file,
 //   the front-proxy, kubelet and etcd client certificates, on new connections) the double never
 //   presents to anyone after its start, so nothing depends on it;
 // - at every start it has a new self-signed loopback certificate, CN=apiserver-loopback-client@<unix
@@ -104,11 +105,18 @@ export async function startApiserver(spec: ComponentSpec, o: ApiserverOptions): 
     });
   });
   // Dynamic serving content: new connections get the files as they are now.
+  let ignored = "";
+  const notBefore = (pem: Buffer): number => Date.parse(new X509Certificate(pem).validFrom);
   const reload = setInterval(() => {
     if (!o.sim.apiserverReloads) return;
     try {
-      if (stampOf() === current.stamp) return;
+      const stamp = stampOf();
+      if (stamp === current.stamp || stamp === ignored) return;
       const next = load();
+      if (o.sim.apiserverReloads === "newer-only" && notBefore(next.options.cert) <= notBefore(current.options.cert)) {
+        ignored = next.stamp; // not newer: this version never takes it back
+        return;
+      }
       server.setSecureContext(next.options); // throws on a key that does not match: the old pair stays
       current = next;
     } catch {

@@ -33,8 +33,11 @@ export interface SimOptions {
   /**
    * kube-apiserver re-reads its serving certificate when it changes, as v1.23 and later do (true);
    * false plays a version that, whatever its tag says, does not: a run must then restart it.
+   * "newer-only" plays one that takes a renewed certificate but never the previous one back (a
+   * serving certificate with an earlier NotBefore than the one it serves is ignored): a rollback
+   * must then restart it onto the previous files.
    */
-  apiserverReloads: boolean;
+  apiserverReloads: boolean | "newer-only";
 }
 
 /** The defaults: fifty times faster than a real host. */
