@@ -64,7 +64,11 @@ export interface LeafLabel {
 export function caBitsOf(cert: x509.X509Certificate): string[] {
   const bc = cert.getExtension(x509.BasicConstraintsExtension);
   const ku = cert.getExtension(x509.KeyUsagesExtension);
-  return [bc?.ca ? "basic constraints CA:TRUE" : "", ku && ku.usages & x509.KeyUsageFlags.keyCertSign ? "key usage keyCertSign" : "", ku && ku.usages & x509.KeyUsageFlags.cRLSign ? "key usage cRLSign" : ""].filter(Boolean);
+  return [
+    bc?.ca ? "basic constraints CA:TRUE" : "",
+    ku && ku.usages & x509.KeyUsageFlags.keyCertSign ? "key usage keyCertSign" : "",
+    ku && ku.usages & x509.KeyUsageFlags.cRLSign ? "key usage cRLSign" : "",
+  ].filter(Boolean);
 }
 
 /** The first critical extension of `cert` a renewal does not write, named for people ("name constraints (2.5.29.30)"), or undefined. */

@@ -30,11 +30,14 @@ export function forecastRefusal(inv: Inventory, now: Date): Refusal | undefined 
     const cert = parsedCertificate(l.cert!);
     const caBits = caBitsOf(cert);
     if (caBits.length > 0) {
-      return { code: "LEAF_IS_CA", certificate: l.spec.name, file: where, text: `${l.spec.name} (${where}) is a CA certificate (${caBits.join(", ")}) where kubeadm keeps a leaf: replace it with a leaf (kubeadm certs renew ${l.spec.name}) or restore it from a backup` };
+      const text = `${l.spec.name} (${where}) is a CA certificate (${caBits.join(", ")}) where kubeadm keeps a leaf: `
+        + `replace it with a leaf (kubeadm certs renew ${l.spec.name}) or restore it from a backup`;
+      return { code: "LEAF_IS_CA", certificate: l.spec.name, file: where, text };
     }
     const unknown = unknownCriticalOf(cert);
     if (unknown) {
-      return { code: "UNKNOWN_CRITICAL", certificate: l.spec.name, file: where, text: `${l.spec.name} (${where}) carries a critical extension renew-certs does not carry over, ${unknown}: re-issue it with the tool that made it` };
+      const text = `${l.spec.name} (${where}) carries a critical extension renew-certs does not carry over, ${unknown}: re-issue it with the tool that made it`;
+      return { code: "UNKNOWN_CRITICAL", certificate: l.spec.name, file: where, text };
     }
   }
   for (const ca of new Set(selected.map((l) => l.ca))) {
@@ -43,7 +46,8 @@ export function forecastRefusal(inv: Inventory, now: Date): Refusal | undefined 
     const expired = c.notAfter.getTime() <= now.getTime();
     if (expired || c.notBefore.getTime() > now.getTime()) {
       const when = expired ? `expired on ${c.notAfter.toISOString()}` : `is not valid before ${c.notBefore.toISOString()}`;
-      return { code: "CA_NOT_VALID", certificate: ca.spec.name, file: onHost(ca.certFile), text: `CA ${ca.spec.name} ${when}: the certificates it signs cannot be renewed` };
+      const text = `CA ${ca.spec.name} ${when}: the certificates it signs cannot be renewed`;
+      return { code: "CA_NOT_VALID", certificate: ca.spec.name, file: onHost(ca.certFile), text };
     }
   }
   return undefined;

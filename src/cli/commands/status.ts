@@ -37,7 +37,9 @@ function runDecision(inv: Inventory, now: Date, settings: Settings, config: stri
   // not valid now, exit 13…) is predicted as that refusal, not as "would renew".
   const found = d.due || kubelet?.due ? forecastRefusal(inv, now) : undefined;
   const refusal = found ? { code: found.code, exitCode: exitCodeFor(found.code), certificate: found.certificate, file: found.file } : undefined;
-  const summary = found && refusal ? `refuse to renew (exit ${refusal.exitCode}): ${found.text}` : kubelet?.due ? `renew ${windows.length} certificates now, for ${kubelet.why} (the kubelet cannot rotate it without the API server), and re-issue it` : wouldRunSummary(d, settings, windows.length);
+  const kubeletSummary = `renew ${windows.length} certificates now, for ${kubelet?.why} (the kubelet cannot rotate it without the API server), and re-issue it`;
+  const refused = found && refusal ? `refuse to renew (exit ${refusal.exitCode}): ${found.text}` : undefined;
+  const summary = refused ?? (kubelet?.due ? kubeletSummary : wouldRunSummary(d, settings, windows.length));
   return { due: d.due || kubelet?.due === true, disabled: d.disabled, reasons: kubelet?.due ? [kubelet.why] : d.reasons.map((r) => r.text), dueDate: d.dueDate?.toISOString(), interval: settings.certificateRenewInterval, config, summary, ...(refusal ? { refusal } : {}) };
 }
 
