@@ -16,7 +16,10 @@ export interface Tlv {
 
 /** Reads the element at `pos` of `buf` (single-byte tags, as every tag of an X.509 certificate is). */
 export function readTlv(buf: Uint8Array, pos: number, source: string): Tlv {
-  const bad = (): never => { throw new RenewCertsError("PEM", `${source} holds a certificate whose DER cannot be read: restore the file from a backup; nothing was changed`, { file: source }); };
+  const bad = (): never => {
+    throw new RenewCertsError("PEM", `${source} holds a certificate whose DER cannot be read: restore the file from a backup; nothing was changed`,
+      { file: source });
+  };
   if (pos + 2 > buf.length) bad();
   const tag = buf[pos]!;
   if ((tag & 0x1f) === 0x1f) bad();
@@ -80,7 +83,8 @@ export function encodeTime(d: Date): Buffer {
   const iso = d.toISOString(); // 2026-12-07T17:44:37.123Z
   const digits = iso.slice(0, 19).replace(/[-:T]/g, "");
   const year = d.getUTCFullYear();
-  return year >= 1950 && year < 2050 ? encode(TAG.utcTime, Buffer.from(`${digits.slice(2)}Z`, "ascii")) : encode(TAG.generalizedTime, Buffer.from(`${digits}Z`, "ascii"));
+  if (year >= 1950 && year < 2050) return encode(TAG.utcTime, Buffer.from(`${digits.slice(2)}Z`, "ascii"));
+  return encode(TAG.generalizedTime, Buffer.from(`${digits}Z`, "ascii"));
 }
 
 /** Encodes an object identifier given as dotted text. */

@@ -68,7 +68,8 @@ export function checkLeaves(leaves: HostLeaf[], old: X509Certificate, made: X509
       r.mustRenew.push(l.name);
       continue;
     }
-    throw new RenewCertsError("INTERNAL", `the re-signed CA for ${caFile} does not issue ${l.name} (${l.cert.source}) as the old one does: nothing was changed; report this CA's and this certificate's shape (openssl x509 -text)`, { file: l.cert.source });
+    throw new RenewCertsError("INTERNAL", `the re-signed CA for ${caFile} does not issue ${l.name} (${l.cert.source}) as the old one does: ` +
+      "nothing was changed; report this CA's and this certificate's shape (openssl x509 -text)", { file: l.cert.source });
   }
   return r;
 }

@@ -13,7 +13,9 @@ export interface CaParts {
 }
 
 /** The extensions renew-certs knows by name (OID bytes → dotted text). */
-const OIDS: Record<string, string> = { "551d0e": "2.5.29.14", "551d0f": "2.5.29.15", "551d11": "2.5.29.17", "551d13": "2.5.29.19", "551d23": "2.5.29.35", "551d25": "2.5.29.37" };
+const OIDS: Record<string, string> = {
+  "551d0e": "2.5.29.14", "551d0f": "2.5.29.15", "551d11": "2.5.29.17", "551d13": "2.5.29.19", "551d23": "2.5.29.35", "551d25": "2.5.29.37",
+};
 
 /** Splits a certificate's TBSCertificate into the raw parts re-signing copies. */
 export function caPartsOf(der: Uint8Array, source: string): CaParts {

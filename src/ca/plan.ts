@@ -59,7 +59,8 @@ export function replaceInBundle(pem: string, made: FoundCertificate, madePem: st
 /** Throws the refusal for a CA that cannot be re-signed here, before its key is read. */
 function checkPresent(entry: CaEntry): void {
   if (entry.externallyManaged) {
-    throw new RenewCertsError("CA_NOT_RENEWABLE", `CA ${entry.certFile} (${entry.spec.name}) has no key on this host (${entry.keyFile} not found): it is an external CA; whoever keeps its key must re-sign it, then copy the new certificate here; nothing was changed`, { file: entry.keyFile });
+    throw new RenewCertsError("CA_NOT_RENEWABLE", `CA ${entry.certFile} (${entry.spec.name}) has no key on this host (${entry.keyFile} not found): ` +
+      "it is an external CA; whoever keeps its key must re-sign it, then copy the new certificate here; nothing was changed", { file: entry.keyFile });
   }
 }
 
@@ -71,7 +72,10 @@ async function kubeconfigWrites(held: HeldFile[], made: FoundCertificate, madePe
     if (h.holding.state === "missing") continue;
     if (h.byReference) { leftAlone.push({ path: h.file, why: `it reads its CA from ${h.byReference} (certificate-authority:)` }); continue; }
     if (h.holding.state === "other-key") { leftAlone.push({ path: h.file, why: "its CA data is a certificate of another key (another cluster?)" }); continue; }
-    if (h.holding.state === "no-ca" || !h.kubeconfig || h.pem === undefined) { leftAlone.push({ path: h.file, why: "it has no certificate-authority-data" }); continue; }
+    if (h.holding.state === "no-ca" || !h.kubeconfig || h.pem === undefined) {
+      leftAlone.push({ path: h.file, why: "it has no certificate-authority-data" });
+      continue;
+    }
     const caPem = replaceInBundle(h.pem, made, madePem, h.file);
     writes.push({ path: h.file, content: await withClusterCaData(h.kubeconfig, caPem), mode: undefined, what: "kubeconfig" });
   }
@@ -85,12 +89,18 @@ async function kubeconfigWrites(held: HeldFile[], made: FoundCertificate, madePe
  */
 export async function planCaRenewal(o: { inv: Inventory; ca: CaName; now: Date; validityDays: number; log: Logger }): Promise<CaPlan> {
   const entry = o.inv.cas.find((c) => c.spec.name === o.ca);
-  if (!entry || entry.missing) throw new RenewCertsError("USAGE", `${o.ca} is not on this host (${o.ca === "etcd-ca" ? "external etcd: there is no pki/etcd/ca.crt" : "no certificate file"})`);
+  if (!entry || entry.missing) {
+    const why = o.ca === "etcd-ca" ? "external etcd: there is no pki/etcd/ca.crt" : "no certificate file";
+    throw new RenewCertsError("USAGE", `${o.ca} is not on this host (${why})`);
+  }
   checkPresent(entry);
   const loaded = await loadCa(entry);
   const made = resignCa({ old: loaded.cert, key: loaded.key, name: o.ca, now: o.now, validityDays: o.validityDays });
   const leaves = checkLeaves(await leavesOf(o.inv, o.ca), loaded.cert.x509, made.x509, entry.certFile);
-  for (const n of leaves.mustRenew) o.log.warn(`${n} names CA ${o.ca} by issuer and serial (authority key identifier): OpenSSL will not chain it to the re-signed certificate; renew it as well (renew-certs renew ${n.split(" ")[0]})`);
+  for (const n of leaves.mustRenew) {
+    o.log.warn(`${n} names CA ${o.ca} by issuer and serial (authority key identifier): OpenSSL will not chain it to the re-signed certificate; ` +
+      `renew it as well (renew-certs renew ${n.split(" ")[0]})`);
+  }
   for (const n of leaves.otherIssuer) o.log.info(`${n} is not signed by ${o.ca}'s key: re-signing ${o.ca} changes nothing for it`);
   const madeFound = found(made.der, made.x509);
   const held = await readHolders(o.inv.root, o.ca, madeFound);
@@ -98,7 +108,8 @@ export async function planCaRenewal(o: { inv: Inventory; ca: CaName; now: Date; 
   const writes: FileWrite[] = [{ path: entry.certFile, content: made.pem, mode: undefined, what: "CA certificate" }];
   writes.push(...(await kubeconfigWrites(held, madeFound, made.pem, leftAlone)));
   const old = { serial: loaded.cert.x509.serialNumber, notAfter: loaded.cert.notAfter, fingerprint256: loaded.cert.x509.fingerprint256 };
-  const record = nextRecord({ ca: o.ca, now: o.now, made: { fingerprint256: made.x509.fingerprint256, serial: made.x509.serialNumber, notAfter: made.notAfter }, replaced: old, earlier: await readCaRecord(o.inv.root, o.ca) });
+  const madeId = { fingerprint256: made.x509.fingerprint256, serial: made.x509.serialNumber, notAfter: made.notAfter };
+  const record = nextRecord({ ca: o.ca, now: o.now, made: madeId, replaced: old, earlier: await readCaRecord(o.inv.root, o.ca) });
   // Last: the record exists only once every file holds the certificate it names.
   writes.push({ path: recordPath(o.inv.root, o.ca), content: JSON.stringify(record, null, 2) + "\n", mode: 0o600, what: "CA renewal record" });
   const admin = held.find((h) => h.path.endsWith("/admin.conf"))?.kubeconfig?.clusterName;

@@ -48,7 +48,8 @@ export function nextRecord(o: {
 }): CaRecord {
   let deadline = o.replaced.notAfter.toISOString();
   const prev = o.earlier?.deadline;
-  if (o.earlier && o.earlier.fingerprint256 === o.replaced.fingerprint256 && prev && Date.parse(prev) > o.now.getTime() && Date.parse(prev) < Date.parse(deadline)) deadline = prev;
+  const sameChain = o.earlier !== undefined && o.earlier.fingerprint256 === o.replaced.fingerprint256;
+  if (sameChain && prev && Date.parse(prev) > o.now.getTime() && Date.parse(prev) < Date.parse(deadline)) deadline = prev;
   return {
     ca: o.ca,
     renewedAt: o.now.toISOString(),

@@ -167,3 +167,13 @@ test("ca renew --dry-run says what it would write and writes nothing", async (t)
   assert.match(r.stdout, /--dry-run: nothing was written/);
   assert.deepEqual(await snapshot(root), before);
 });
+
+test("ca --help explains the cliff, what same-key re-signing keeps, and that it is not a rotation", () => {
+  const r = cli(["ca", "--help"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /valid for\n10 years and never renews them/);
+  assert.match(r.stdout, /the same subject\n\(byte for byte\), the same public key and key identifier/);
+  assert.match(r.stdout, /"kubeadm join --discovery-token-ca-cert-hash" stays\nvalid/);
+  assert.match(r.stdout, /This is renewal for EXPIRY, not rotation: the key stays the same/);
+  assert.match(cli(["--help"]).stdout, /^ {2}ca +certificate authorities: status, and re-signing with their own keys/m);
+});

@@ -66,7 +66,9 @@ export async function renewCas(o: CaRenewOptions): Promise<CaRenewResult> {
   if (!dryRun) ({ lock, recovery } = await lockAndRecover(o.root, o.log, o.lockTimeoutMs));
   try {
     if (recovery.action !== "restored" && recovery.record) {
-      throw new RenewCertsError("INTERRUPTED", `an interrupted renew-certs run (phase ${recovery.record.phase}, recorded in ${join(stateDirOf(o.root), "job.json")}) has renewed certificates that the control plane has not loaded yet: finish it with "renew-certs run" first`);
+      const where = join(stateDirOf(o.root), "job.json");
+      throw new RenewCertsError("INTERRUPTED", `an interrupted renew-certs run (phase ${recovery.record.phase}, recorded in ${where}) has renewed ` +
+        "certificates that the control plane has not loaded yet: finish it with \"renew-certs run\" first");
     }
     const start = (o.now ?? (() => new Date()))();
     const inv = await scanInventory(o.root);
@@ -80,7 +82,10 @@ export async function renewCas(o: CaRenewOptions): Promise<CaRenewResult> {
       root: o.root, stateDir: stateDirOf(o.root), backupDir: o.backupDir ?? join(o.root, LAYOUT.backupDir), backupsKept: o.backupsKept ?? 10,
       writes: plans.flatMap((p) => p.writes), start, reason: `ca renew ${o.names.join(" ")}`, log: o.log, ...(o.onStep ? { onStep: o.onStep } : {}),
     });
-    for (const p of plans) o.log.info(`re-signed ${p.ca} with its own key`, { serial: p.made.x509.serialNumber, notAfter: p.made.notAfter.toISOString(), deadline: p.record.deadline });
+    for (const p of plans) {
+      const fields = { serial: p.made.x509.serialNumber, notAfter: p.made.notAfter.toISOString(), deadline: p.record.deadline };
+      o.log.info(`re-signed ${p.ca} with its own key`, fields);
+    }
     return result;
   } finally {
     await lock?.release();

@@ -43,14 +43,20 @@ export function checkResignable(cert: Certificate, name: string): CaParts {
   const file = cert.source;
   const parts = caPartsOf(cert.der, file);
   if (!parts.issuer.equals(parts.subject)) {
-    throw new RenewCertsError("CA_NOT_RENEWABLE", `CA ${file} (${name}) is an intermediate CA (issued by ${cert.x509.issuer.replace(/\n/g, ", ")}, not by itself): re-signing it needs its parent CA's key; renew it where that key is kept; nothing was changed`, { file });
+    const issuer = cert.x509.issuer.replace(/\n/g, ", ");
+    throw new RenewCertsError("CA_NOT_RENEWABLE", `CA ${file} (${name}) is an intermediate CA (issued by ${issuer}, not by itself): ` +
+      "re-signing it needs its parent CA's key; renew it where that key is kept; nothing was changed", { file });
   }
   const p = parsedCertificate(cert);
   const bc = p.getExtension(x509.BasicConstraintsExtension);
-  if (!bc?.ca) throw new RenewCertsError("CA_NOT_RENEWABLE", `${file} (${name}) is not a CA certificate (no basicConstraints CA:TRUE): restore the CA certificate from a backup; nothing was changed`, { file });
+  if (!bc?.ca) {
+    throw new RenewCertsError("CA_NOT_RENEWABLE", `${file} (${name}) is not a CA certificate (no basicConstraints CA:TRUE): ` +
+      "restore the CA certificate from a backup; nothing was changed", { file });
+  }
   const ku = p.getExtension(x509.KeyUsagesExtension);
   if (ku && (ku.usages & x509.KeyUsageFlags.keyCertSign) === 0) {
-    throw new RenewCertsError("CA_NOT_RENEWABLE", `CA ${file} (${name}) has a keyUsage without keyCertSign: it cannot have signed its leaves; restore it from a backup; nothing was changed`, { file });
+    throw new RenewCertsError("CA_NOT_RENEWABLE", `CA ${file} (${name}) has a keyUsage without keyCertSign: it cannot have signed its leaves; ` +
+      "restore it from a backup; nothing was changed", { file });
   }
   return parts;
 }
@@ -121,7 +127,10 @@ export function resignCa(o: { old: Certificate; key: KeyObject; name: string; no
   const again = caPartsOf(der, "re-signed CA");
   const ok = again.subject.equals(parts.subject) && again.issuer.equals(parts.subject) && again.spki.equals(parts.spki) &&
     again.serialHex === serialHex && checked.verify(createPublicKey(o.key)) && checked.checkIssued(checked) && checked.ca;
-  if (!ok) throw new RenewCertsError("INTERNAL", `the re-signed certificate for ${source} (${o.name}) does not read back as made: nothing was changed; report this CA's shape`, { file: source });
+  if (!ok) {
+    throw new RenewCertsError("INTERNAL", `the re-signed certificate for ${source} (${o.name}) does not read back as made: ` +
+      "nothing was changed; report this CA's shape", { file: source });
+  }
   const pem = `-----BEGIN CERTIFICATE-----\n${der.toString("base64").replace(/(.{64})/g, "$1\n").replace(/\n$/, "")}\n-----END CERTIFICATE-----\n`;
   return { der, pem, x509: checked, serialHex, notBefore, notAfter };
 }

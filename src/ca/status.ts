@@ -82,7 +82,8 @@ export function renderCaStatus(rows: CaStatus[], now: Date): string {
     ];
     if (r.deadline) {
       const passed = Date.parse(r.deadline) <= now.getTime();
-      lines.push(`  renewed:      ${day(r.renewedAt!)}`, `  deadline:     ${day(r.deadline)}${passed ? " (passed)" : ""}: everything that trusts ${r.ca} must hold the new certificate by then`);
+      lines.push(`  renewed:      ${day(r.renewedAt!)}`,
+        `  deadline:     ${day(r.deadline)}${passed ? " (passed)" : ""}: everything that trusts ${r.ca} must hold the new certificate by then`);
     }
     const w = Math.max(...r.locations.map((l) => l.path.length));
     const rw = Math.max(...r.locations.map((l) => l.readBy.length));

@@ -39,28 +39,43 @@ export interface TrustLocation {
   optional?: boolean;
 }
 
-const pki = (base: string): string => `${LAYOUT.pkiDir}/${base}.crt`;
-const conf = (name: string): string => `${LAYOUT.kubernetesDir}/${name}`;
 const EAA = "kube-system/extension-apiserver-authentication holds the new certificate (kube-apiserver merges its file every minute)";
 const NEW_PROCESS = "a new process (container id) after the restart";
+const WATCHED = "re-read by its dynamic file watcher";
+const IN_FILE = "the file holds the new certificate";
+
+/** A row for a CA's own file (pki/<base>.crt). */
+function caFile(ca: CaName, base: string, readBy: Reader, via: string, reload: Reload, proof: string): TrustLocation {
+  return { ca, kind: "ca-file", path: `${LAYOUT.pkiDir}/${base}.crt`, readBy, via, reload, proof };
+}
+
+/** A row for a kubeconfig's certificate-authority-data (a path under --root). */
+function kubeconfig(path: string, readBy: Reader, reload: Reload, proof: string, optional = false): TrustLocation {
+  return { ca: "ca", kind: "kubeconfig", path, readBy, via: "certificate-authority-data", reload, proof, ...(optional ? { optional } : {}) };
+}
+
+const conf = (name: string): string => `${LAYOUT.kubernetesDir}/${name}`;
 
 /** Every trust location, in the order people read them. */
 export const TRUST_LOCATIONS: readonly TrustLocation[] = [
-  { ca: "ca", kind: "ca-file", path: pki("ca"), readBy: "kube-apiserver", via: "--client-ca-file", reload: "reloads", proof: EAA },
-  { ca: "ca", kind: "ca-file", path: pki("ca"), readBy: "kube-controller-manager", via: "--client-ca-file", reload: "reloads", proof: "re-read by its dynamic file watcher" },
-  { ca: "ca", kind: "ca-file", path: pki("ca"), readBy: "kube-controller-manager", via: "--cluster-signing-cert-file (exactly one certificate)", reload: "reloads", proof: "a certificate it signs after the renewal ends after the old NotAfter" },
-  { ca: "ca", kind: "ca-file", path: pki("ca"), readBy: "kube-controller-manager", via: "--root-ca-file (publishes kube-root-ca.crt)", reload: "restart", proof: `${NEW_PROCESS}, then kube-root-ca.crt in every namespace holds the new certificate` },
-  { ca: "ca", kind: "ca-file", path: pki("ca"), readBy: "kubelet", via: "clientCAFile", reload: "reloads", proof: "re-read by its dynamic file watcher" },
-  { ca: "etcd-ca", kind: "ca-file", path: pki("etcd/ca"), readBy: "etcd", via: "--trusted-ca-file, --peer-trusted-ca-file", reload: "restart", proof: `${NEW_PROCESS} (etcd#11555: no reload), quorum checked before and after` },
-  { ca: "etcd-ca", kind: "ca-file", path: pki("etcd/ca"), readBy: "kube-apiserver", via: "--etcd-cafile", reload: "restart", proof: NEW_PROCESS },
-  { ca: "front-proxy-ca", kind: "ca-file", path: pki("front-proxy-ca"), readBy: "kube-apiserver", via: "--requestheader-client-ca-file", reload: "reloads", proof: EAA },
-  { ca: "front-proxy-ca", kind: "ca-file", path: pki("front-proxy-ca"), readBy: "kube-controller-manager", via: "--requestheader-client-ca-file", reload: "reloads", proof: "re-read by its dynamic file watcher" },
-  { ca: "ca", kind: "kubeconfig", path: conf("admin.conf"), readBy: "kubectl", via: "certificate-authority-data", reload: "next-command", proof: "the file holds the new certificate" },
-  { ca: "ca", kind: "kubeconfig", path: conf("super-admin.conf"), readBy: "kubectl", via: "certificate-authority-data", reload: "next-command", proof: "the file holds the new certificate", optional: true },
-  { ca: "ca", kind: "kubeconfig", path: conf("controller-manager.conf"), readBy: "kube-controller-manager", via: "certificate-authority-data", reload: "restart", proof: NEW_PROCESS },
-  { ca: "ca", kind: "kubeconfig", path: conf("scheduler.conf"), readBy: "kube-scheduler", via: "certificate-authority-data", reload: "restart", proof: NEW_PROCESS },
-  { ca: "ca", kind: "kubeconfig", path: conf("kubelet.conf"), readBy: "kubelet", via: "certificate-authority-data", reload: "restart", proof: "a new kubelet process (systemctl restart kubelet)" },
-  { ca: "ca", kind: "kubeconfig", path: LAYOUT.rootKubeconfig, readBy: "kubectl", via: "certificate-authority-data", reload: "next-command", proof: "the file holds the new certificate", optional: true },
+  caFile("ca", "ca", "kube-apiserver", "--client-ca-file", "reloads", EAA),
+  caFile("ca", "ca", "kube-controller-manager", "--client-ca-file", "reloads", WATCHED),
+  caFile("ca", "ca", "kube-controller-manager", "--cluster-signing-cert-file (exactly one certificate)", "reloads",
+    "a certificate it signs after the renewal ends after the old NotAfter"),
+  caFile("ca", "ca", "kube-controller-manager", "--root-ca-file (publishes kube-root-ca.crt)", "restart",
+    `${NEW_PROCESS}, then kube-root-ca.crt in every namespace holds the new certificate`),
+  caFile("ca", "ca", "kubelet", "clientCAFile", "reloads", WATCHED),
+  caFile("etcd-ca", "etcd/ca", "etcd", "--trusted-ca-file, --peer-trusted-ca-file", "restart",
+    `${NEW_PROCESS} (etcd#11555: no reload), quorum checked before and after`),
+  caFile("etcd-ca", "etcd/ca", "kube-apiserver", "--etcd-cafile", "restart", NEW_PROCESS),
+  caFile("front-proxy-ca", "front-proxy-ca", "kube-apiserver", "--requestheader-client-ca-file", "reloads", EAA),
+  caFile("front-proxy-ca", "front-proxy-ca", "kube-controller-manager", "--requestheader-client-ca-file", "reloads", WATCHED),
+  kubeconfig(conf("admin.conf"), "kubectl", "next-command", IN_FILE),
+  kubeconfig(conf("super-admin.conf"), "kubectl", "next-command", IN_FILE, true),
+  kubeconfig(conf("controller-manager.conf"), "kube-controller-manager", "restart", NEW_PROCESS),
+  kubeconfig(conf("scheduler.conf"), "kube-scheduler", "restart", NEW_PROCESS),
+  kubeconfig(conf("kubelet.conf"), "kubelet", "restart", "a new kubelet process (systemctl restart kubelet)"),
+  kubeconfig(LAYOUT.rootKubeconfig, "kubectl", "next-command", IN_FILE, true),
 ];
 
 /** The trust locations of one CA. */

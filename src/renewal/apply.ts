@@ -40,9 +40,12 @@ export async function applyWrites(o: ApplyOptions): Promise<string> {
   const backup = await createBackup(o.root, o.backupDir, backedUp, o.start, o.reason, { keep: o.backupsKept });
   o.log.info("backup written", { backup, files: changing.length });
   const then = o.then?.(backup);
-  await writeRecord(o.stateDir, { phase: "renewing", job: then ? "run" : "renew", started: o.start.toISOString(), backup, files: o.writes.map((w) => ({ path: relative(o.root, w.path), newSha256: sha256(w.content) })), ...(then ? { then } : {}) }, o.onStep);
+  const files = o.writes.map((w) => ({ path: relative(o.root, w.path), newSha256: sha256(w.content) }));
+  const intent = { phase: "renewing" as const, job: then ? "run" as const : "renew" as const, started: o.start.toISOString(), backup, files };
+  await writeRecord(o.stateDir, { ...intent, ...(then ? { then } : {}) }, o.onStep);
   try {
-    await writeFilesAtomic(o.writes.map((w) => ({ file: w.path, content: w.content, options: { ...(w.mode !== undefined ? { mode: w.mode } : {}), what: w.what } })), o.onStep);
+    const atomic = o.writes.map((w) => ({ file: w.path, content: w.content, options: { ...(w.mode !== undefined ? { mode: w.mode } : {}), what: w.what } }));
+    await writeFilesAtomic(atomic, o.onStep);
   } catch (e) {
     // Never leave a mix: put the old files back now; if even that fails, the intent record
     // stays and the next run restores them. Either way one error says it all (the CLI prints it).
@@ -58,7 +61,8 @@ export async function applyWrites(o: ApplyOptions): Promise<string> {
     } catch (restoreError) {
       outcome = `the previous files could not be restored yet (${(restoreError as Error).message}): the next renew-certs run restores them from ${backup}`;
     }
-    throw new RenewCertsError(restored ? failure.code : "ROLLBACK_FAILED", `${failure.message}; ${outcome}`, { ...(failure.file ? { file: failure.file } : {}), cause: e });
+    const options = { ...(failure.file ? { file: failure.file } : {}), cause: e };
+    throw new RenewCertsError(restored ? failure.code : "ROLLBACK_FAILED", `${failure.message}; ${outcome}`, options);
   }
   // One rename: the renewal's record becomes what is left to do (a run's restarts), or goes.
   if (then) await writeRecord(o.stateDir, then, o.onStep);

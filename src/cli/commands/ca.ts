@@ -21,7 +21,8 @@ export function renderCaRenewal(r: CaRenewResult): string {
   const verb = r.dryRun ? "would re-sign" : "re-signed";
   const out: string[] = [];
   for (const p of r.plans) {
-    out.push(`${verb} ${p.ca} with its own key: serial ${p.made.x509.serialNumber}, valid ${p.made.notBefore.toISOString()} to ${p.made.notAfter.toISOString()} (was until ${p.old.notAfter.toISOString()})`);
+    const validity = `valid ${p.made.notBefore.toISOString()} to ${p.made.notAfter.toISOString()} (was until ${p.old.notAfter.toISOString()})`;
+    out.push(`${verb} ${p.ca} with its own key: serial ${p.made.x509.serialNumber}, ${validity}`);
     for (const w of p.writes) out.push(`    ${r.dryRun ? "would write" : "wrote"} ${w.path}`);
     for (const l of p.leftAlone) out.push(`    left ${l.path} as it is: ${l.why}`);
     out.push(`    ${p.leaves.checked.length} certificate(s) of this host checked against the new certificate (same subject, key and key identifier)`);
@@ -119,7 +120,10 @@ Examples:
       io.stdout(output === "json" ? JSON.stringify({ cas: rows }, null, 2) + "\n" : renderCaStatus(rows, now));
       return 0;
     }
-    if (sub !== "renew") throw new RenewCertsError("USAGE", `ca has two subcommands: renew-certs ca status, renew-certs ca renew all|ca|etcd-ca|front-proxy-ca${sub ? ` (got "${sub}")` : ""}`);
+    if (sub !== "renew") {
+      const got = sub ? ` (got "${sub}")` : "";
+      throw new RenewCertsError("USAGE", `ca has two subcommands: renew-certs ca status, renew-certs ca renew all|ca|etcd-ca|front-proxy-ca${got}`);
+    }
     const { renewCas, checkCaNames } = await import("../../ca/renew.js");
     checkCaNames(names);
     const settings = await hostSettings(root);
