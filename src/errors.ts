@@ -31,6 +31,7 @@ export type ErrorCode =
   | "UNKNOWN_CRITICAL" // a leaf carries a critical extension renew-certs does not carry over
   | "CA_NOT_VALID" // a CA has expired or is not yet valid: its certificates cannot be renewed
   | "BAD_VALIDITY" // a certificate would be written with NotBefore not before NotAfter
+  | "CA_NOT_RENEWABLE" // a CA that cannot be re-signed here: its key is elsewhere, or it is an intermediate
   | "INTERNAL";
 
 export class RenewCertsError extends Error {

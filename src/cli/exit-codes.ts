@@ -28,7 +28,7 @@ export function exitCodeFor(code: ErrorCode): number {
   switch (code) {
     case "USAGE": return EXIT.USAGE;
     case "CONFIG": return EXIT.CONFIG;
-    case "ROOT": case "PEM": case "KUBECONFIG": case "MANIFEST": case "PERMISSION": case "MISMATCH": case "UNSUPPORTED": case "LINK": case "BACKUP": return EXIT.INPUT;
+    case "ROOT": case "PEM": case "KUBECONFIG": case "MANIFEST": case "PERMISSION": case "MISMATCH": case "UNSUPPORTED": case "LINK": case "BACKUP": case "CA_NOT_RENEWABLE": return EXIT.INPUT;
     case "LOCKED": case "INTERRUPTED": return EXIT.LOCKED;
     case "IO": case "RENEW_FAILED": return EXIT.RENEW_FAILED;
     case "ROLLED_BACK": return EXIT.ROLLED_BACK;

@@ -10,6 +10,7 @@ import { withPriority } from "../log/journal.js";
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   status: { summary: "show every kubeadm certificate, its expiry, residual time and age", load: async () => (await import("./commands/status.js")).statusCommand },
   renew: { summary: "renew certificates and kubeconfigs now, natively (no kubeadm needed)", load: async () => (await import("./commands/renew.js")).renewCommand },
+  ca: { summary: "certificate authorities: status, and re-signing with their own keys before the 10-year cliff", load: async () => (await import("./commands/ca.js")).caCommand },
   restore: { summary: "put a backup back (undo a renewal), or list the backups", load: async () => (await import("./commands/restore.js")).restoreCommand },
   run: { summary: "the scheduled job: renew when due, restart the control plane, prove health, roll back", load: async () => (await import("./commands/run.js")).runCommand },
   install: { summary: "install the systemd timer, service, configuration file and executable on this host", load: async () => (await import("./commands/install.js")).installCommand },

@@ -43,13 +43,13 @@ export function checkCertificates(c: DoctorContext): Finding[] {
   return [finding("certificate ages", "OK", notDueMessage(d, c.settings).replace(/^not due: /, ""))];
 }
 
-/** The CAs: renew-certs never renews them; their expiry ends the cluster. */
+/** The CAs: their expiry ends the cluster; `renew-certs ca renew` re-signs them with their own keys. */
 export function checkCas(c: DoctorContext): Finding[] {
   const margin = c.settings.safetyMarginDays;
   return c.inv.cas.filter((ca) => ca.cert).map((ca) => {
     const ms = ca.cert!.notAfter.getTime() - c.now.getTime();
     const left = days(ms);
-    const fix = `rotate the CA by hand (renew-certs and kubeadm never renew it): ${CA_ROTATION_URL}`;
+    const fix = `re-sign it with its own key (kubeadm never renews it): renew-certs ca renew ${ca.spec.name}, then restart what it prints; for a compromised key, rotate it: ${CA_ROTATION_URL}`;
     return ms <= 0 ? finding(`CA ${ca.spec.name}`, "FAIL", `expired on ${ca.cert!.notAfter.toISOString()}: the certificates it signs cannot be renewed`, fix)
       : left < margin ? finding(`CA ${ca.spec.name}`, "FAIL", `expires in ${left} days, within the safety margin of ${margin} days: the certificates it signs are capped at its expiry`, fix)
       : left < 365 ? finding(`CA ${ca.spec.name}`, "WARN", `expires in ${left} days: leaves are capped at its expiry`, fix)

@@ -7,7 +7,7 @@
 /** The certificate authorities kubeadm creates. */
 export type CaName = "ca" | "etcd-ca" | "front-proxy-ca";
 
-/** A certificate authority: never renewed, never rewritten. */
+/** A certificate authority: re-signed with its own key only by `renew-certs ca renew` (src/ca). */
 export interface CaSpec {
   name: CaName;
   longName: string;
@@ -34,7 +34,7 @@ export const CAS: readonly CaSpec[] = [
   { name: "front-proxy-ca", longName: "self-signed CA to provision identities for front proxy", baseName: "front-proxy-ca", commonName: "front-proxy-ca" },
 ];
 
-/** Kubernetes' procedure for a CA that has expired or is about to: renew-certs never renews a CA. */
+/** Kubernetes' procedure for replacing a CA with a new key (a compromised key): `ca renew` keeps the key. */
 export const CA_ROTATION_URL = "https://kubernetes.io/docs/tasks/tls/manual-rotation-of-ca-certificates/";
 
 /** kubeadm's renewable certificates, in the order `kubeadm certs check-expiration` prints them. */

@@ -1,6 +1,5 @@
 import type { Inventory } from "./scan.js";
 import { ageSeconds, DAY_MS } from "../policy/age.js";
-import { CA_ROTATION_URL } from "./catalog.js";
 
 /** One row of `status`: kubeadm's CertificateExpirationInfo plus age and files. */
 export interface CertificateStatus {
@@ -55,8 +54,8 @@ function times(notBefore: Date | undefined, notAfter: Date | undefined, now: Dat
 /** The warning for a CA that has expired or expires within the safety margin, else undefined. */
 function caWarning(name: string, notAfter: Date, now: Date, safetyMarginDays: number): string | undefined {
   const left = notAfter.getTime() - now.getTime();
-  if (left <= 0) return `CA ${name} EXPIRED on ${notAfter.toISOString()}: renew-certs refuses to renew the certificates it signs; the cluster needs a new CA: rotate it (${CA_ROTATION_URL})`;
-  if (left < safetyMarginDays * DAY_MS) return `CA ${name} EXPIRES in ${Math.floor(left / DAY_MS)} days, within the safety margin of ${safetyMarginDays} days: every certificate it signs is capped at ${notAfter.toISOString()} and renewed again each day until then; rotate the CA now (${CA_ROTATION_URL})`;
+  if (left <= 0) return `CA ${name} EXPIRED on ${notAfter.toISOString()}: renew-certs refuses to renew the certificates it signs until it is re-signed with its own key: renew-certs ca renew ${name}`;
+  if (left < safetyMarginDays * DAY_MS) return `CA ${name} EXPIRES in ${Math.floor(left / DAY_MS)} days, within the safety margin of ${safetyMarginDays} days: every certificate it signs is capped at ${notAfter.toISOString()} and renewed again each day until then; re-sign the CA now: renew-certs ca renew ${name}`;
   return undefined;
 }
 

@@ -129,6 +129,19 @@ export async function withRenewedCredentials(kc: Kubeconfig, certPem: string, ke
   if (kc.clientCertificate?.kind !== "file") sets.push({ section: "users", name: kc.userName, key: "client-certificate-data", value: b64(certPem) });
   if (kc.clientKey?.kind !== "file") sets.push({ section: "users", name: kc.userName, key: "client-key-data", value: b64(keyPem) });
   if (caPem !== undefined && kc.caPem !== undefined) sets.push({ section: "clusters", name: kc.clusterName, key: "certificate-authority-data", value: b64(caPem) });
+  return setValues(kc, sets, "credentials");
+}
+
+/**
+ * The kubeconfig text with new certificate-authority-data for the current cluster, replaced where
+ * it stands; every other byte of the file is kept (a CA renewal changes nothing else).
+ */
+export async function withClusterCaData(kc: Kubeconfig, caPem: string): Promise<string> {
+  return setValues(kc, [{ section: "clusters", name: kc.clusterName, key: "certificate-authority-data", value: Buffer.from(caPem, "utf8").toString("base64") }], "CA data");
+}
+
+/** Splices each value into the kubeconfig's text and checks the result reads back with them. */
+async function setValues(kc: Kubeconfig, sets: { section: "users" | "clusters"; name: string; key: string; value: string }[], what: string): Promise<string> {
   const yaml = await loadYaml();
   // Loaded here, not on import: the editor needs the yaml library, which `status` does without.
   const { SourceEditor, appendToMap, findPair, replaceValue } = await import("../util/yaml-splice.js");
@@ -144,7 +157,7 @@ export async function withRenewedCredentials(kc: Kubeconfig, certPem: string, ke
   const out = ed.apply();
   const check = yaml.parseDocument(out);
   const ok = check.errors.length === 0 && sets.every((s) => namedNode(yaml, check, s.section, s.name, kc.file).get(s.key) === s.value);
-  if (!ok) throw new RenewCertsError("INTERNAL", `could not put the new credentials into ${kc.file} without reformatting it: renew it with kubeadm (kubeadm certs renew), or report this kubeconfig's shape`, { file: kc.file });
+  if (!ok) throw new RenewCertsError("INTERNAL", `could not put the new ${what} into ${kc.file} without reformatting it: renew it with kubeadm (kubeadm certs renew), or report this kubeconfig's shape`, { file: kc.file });
   return out;
 }
 

@@ -55,7 +55,7 @@ async function readLeafKey(leaf: LeafEntry): Promise<KeyObject> {
 export function checkCaUsable(ca: LoadedCa, at: Date): void {
   const { certFile, spec } = ca.entry;
   if (at.getTime() >= ca.cert.notAfter.getTime()) {
-    throw new RenewCertsError("CA_NOT_VALID", `CA ${certFile} (${spec.name}) expired on ${ca.cert.notAfter.toISOString()}: the certificates it signs cannot be renewed, and the cluster needs a new CA: rotate it as in ${CA_ROTATION_URL}; nothing was changed`, { file: certFile });
+    throw new RenewCertsError("CA_NOT_VALID", `CA ${certFile} (${spec.name}) expired on ${ca.cert.notAfter.toISOString()}: the certificates it signs cannot be renewed until it is re-signed with its own key: renew-certs ca renew ${spec.name} (see renew-certs ca --help; for a compromised key, rotate it as in ${CA_ROTATION_URL}); nothing was changed`, { file: certFile });
   }
   if (at.getTime() < ca.cert.notBefore.getTime()) {
     throw new RenewCertsError("CA_NOT_VALID", `CA ${certFile} (${spec.name}) is not valid before ${ca.cert.notBefore.toISOString()}, and this host's clock says ${at.toISOString()}: fix the clock (timedatectl), or rotate the CA as in ${CA_ROTATION_URL}; nothing was changed`, { file: certFile });

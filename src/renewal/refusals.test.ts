@@ -45,7 +45,7 @@ const cases: { name: string; damage: (root: string) => Promise<unknown>; code: n
   {
     name: "an expired ca.crt",
     damage: (r) => resignCa(r, "ca", { notAfter: new Date(Date.now() - 2 * DAY) }),
-    code: 13, expect: new RegExp(`^error: CA \\S+/pki/ca\\.crt \\(ca\\) expired on \\S+Z: the certificates it signs cannot be renewed, and the cluster needs a new CA: rotate it as in ${ROTATION.source}; nothing was changed$`),
+    code: 13, expect: new RegExp(`^error: CA \\S+/pki/ca\\.crt \\(ca\\) expired on \\S+Z: the certificates it signs cannot be renewed until it is re-signed with its own key: renew-certs ca renew ca \\(see renew-certs ca --help; for a compromised key, rotate it as in ${ROTATION.source}\\); nothing was changed$`),
   },
   {
     name: "a front-proxy CA that is not valid yet",
@@ -110,10 +110,10 @@ test("a CA with less than the safety margin left still renews, capped at its exp
   await resignCa(root, "ca", { notAfter: new Date(Date.now() + 20 * DAY) });
   const r = cli(["renew", "apiserver", "--root", root]);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stderr, new RegExp(`^warn: CERTIFICATE apiserver CAPPED AT ITS CA'S EXPIRY: CA ca has only 19 days left, and renew-certs never renews a CA; rotate ca before it expires \\(${ROTATION.source}\\)`, "m"));
+  assert.match(r.stderr, new RegExp(`^warn: CERTIFICATE apiserver CAPPED AT ITS CA'S EXPIRY: CA ca has only 19 days left; re-sign it with its own key before then \\(renew-certs ca renew ca\\), then renew this certificate again`, "m"));
   const status = cli(["status", "--root", root]);
   assert.equal(status.status, 0, status.stderr);
-  assert.match(status.stdout, new RegExp(`^WARNING: CA ca EXPIRES in 19 days, within the safety margin of 30 days: .*rotate the CA now \\(${ROTATION.source}\\)$`, "m"));
+  assert.match(status.stdout, new RegExp(`^WARNING: CA ca EXPIRES in 19 days, within the safety margin of 30 days: .*re-sign the CA now: renew-certs ca renew ca$`, "m"));
 });
 
 test("a certificate that would be written with NotBefore not before NotAfter is refused before the write, every file unchanged", async (t) => {

@@ -4,7 +4,6 @@ import { issueCertificate, parsedCertificate, subjectKeyIdExtension, type x509 }
 import { renewedExtensions } from "../pki/allow-list.js";
 import { RenewCertsError } from "../errors.js";
 import { DAY_MS } from "../policy/age.js";
-import { CA_ROTATION_URL } from "../inventory/catalog.js";
 import { checkCaUsable, type LoadedLeaf } from "./material.js";
 
 /** A renewed certificate and key, made and checked in memory, not yet written. */
@@ -97,6 +96,6 @@ export async function reissue(loaded: LoadedLeaf, start: Date, validityDays: num
 export function capWarning(r: Reissued): string | undefined {
   if (r.cappedAtCaDaysLeft === undefined) return undefined;
   const ca = r.loaded.ca.entry.spec.name;
-  return `CERTIFICATE ${r.loaded.leaf.spec.name} CAPPED AT ITS CA'S EXPIRY: CA ${ca} has only ${r.cappedAtCaDaysLeft} days left, and renew-certs never renews a CA; rotate ${ca} before it expires (${CA_ROTATION_URL})`;
+  return `CERTIFICATE ${r.loaded.leaf.spec.name} CAPPED AT ITS CA'S EXPIRY: CA ${ca} has only ${r.cappedAtCaDaysLeft} days left; re-sign it with its own key before then (renew-certs ca renew ${ca}), then renew this certificate again`;
 }
 

@@ -1,18 +1,18 @@
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { readdir } from "node:fs/promises";
 import { checkControlPlane, scanInventory, type Inventory } from "../inventory/scan.js";
 import { LAYOUT, type CaName } from "../inventory/catalog.js";
 import { generateKey, keySpecOf } from "../pki/keys.js";
 import type { Logger } from "../log/logger.js";
-import { writeFilesAtomic, removeStrayTemps, removeStrayTempsOf, type AtomicWriteOptions } from "../util/atomic.js";
+import { removeStrayTemps, type AtomicWriteOptions } from "../util/atomic.js";
 import { loadCa, loadLeaf, type LoadedCa } from "./material.js";
 import { capWarning, reissue, type Reissued } from "./reissue.js";
 import { checkNames, selectLeaves, writesFor, type FileWrite, type Skipped } from "./plan.js";
-import { createBackup, openBackup, restoreFiles, sha256 } from "./backup.js";
 import { acquireLock, type Lock } from "./lock.js";
-import { clearRecord, recoverInterrupted, writeRecord, type JobRecord, type Recovery } from "./intent.js";
-import { preflight, refuseDanglingLinks } from "./preflight.js";
-import { fileError, RenewCertsError } from "../errors.js";
+import { recoverInterrupted, type JobRecord, type Recovery } from "./intent.js";
+import { applyWrites } from "./apply.js";
+import { refuseDanglingLinks } from "./preflight.js";
+import { RenewCertsError } from "../errors.js";
 
 /** Options of a renewal. */
 export interface RenewOptions {
@@ -156,38 +156,12 @@ export async function renewCertificates(o: RenewOptions): Promise<RenewResult> {
     const result: RenewResult = { start, dryRun, recovery, renewed, skipped, writes: writes.map((w) => ({ path: w.path, what: w.what })), backup: undefined, before };
     if (dryRun || writes.length === 0) return result;
 
-    const stateDir = stateDirOf(o.root);
     const backupDir = o.backupDir ?? join(o.root, LAYOUT.backupDir);
-    const changing = writes.map((w) => w.path);
-    const backedUp = [...changing, ...(await manifestFiles(o.root))];
-    preflight({ root: o.root, writes, backupFiles: backedUp, backupDir, stateDir });
-    result.backup = await createBackup(o.root, backupDir, backedUp, start, `renew ${o.names.join(" ")}`, { keep: o.backupsKept ?? 10 });
-    log.info("backup written", { backup: result.backup, files: changing.length });
-    const then = o.then?.({ backup: result.backup, renewed });
-    await writeRecord(stateDir, { phase: "renewing", job: then ? "run" : "renew", started: start.toISOString(), backup: result.backup, files: writes.map((w) => ({ path: relative(o.root, w.path), newSha256: sha256(w.content) })), ...(then ? { then } : {}) }, o.onStep);
-    try {
-      await writeFilesAtomic(writes.map((w) => ({ file: w.path, content: w.content, options: { ...(w.mode !== undefined ? { mode: w.mode } : {}), what: w.what } })), o.onStep);
-    } catch (e) {
-      // Never leave a mix: put the old files back now; if even that fails, the intent record
-      // stays and the next run restores them. Either way one error says it all (the CLI prints it).
-      const failure = e instanceof RenewCertsError ? e : fileError(e, o.root, "control plane");
-      let outcome: string;
-      let restored = false;
-      try {
-        const { dir, index } = await openBackup(backupDir, result.backup);
-        await restoreFiles(o.root, dir, index);
-        await clearRecord(stateDir);
-        outcome = `nothing was changed: the files written so far were restored from ${result.backup}`;
-        restored = true;
-      } catch (restoreError) {
-        outcome = `the previous files could not be restored yet (${(restoreError as Error).message}): the next renew-certs run restores them from ${result.backup}`;
-      }
-      throw new RenewCertsError(restored ? failure.code : "ROLLBACK_FAILED", `${failure.message}; ${outcome}`, { ...(failure.file ? { file: failure.file } : {}), cause: e });
-    }
-    // One rename: the renewal's record becomes what is left to do (a run's restarts), or goes.
-    if (then) await writeRecord(stateDir, then, o.onStep);
-    else await clearRecord(stateDir);
-    await removeStrayTempsOf(writes.map((w) => w.path));
+    result.backup = await applyWrites({
+      root: o.root, stateDir: stateDirOf(o.root), backupDir, backupsKept: o.backupsKept ?? 10, writes, alsoBackUp: await manifestFiles(o.root),
+      start, reason: `renew ${o.names.join(" ")}`, log, ...(o.onStep ? { onStep: o.onStep } : {}),
+      ...(o.then ? { then: (backup: string) => o.then!({ backup, renewed }) } : {}),
+    });
     for (const r of renewed) log.info(`renewed ${r.name}`, { notAfter: r.notAfter, serial: r.serial });
     return result;
   } finally {

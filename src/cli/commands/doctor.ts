@@ -18,7 +18,7 @@ command that fixes each finding:
   last run and its result                 (systemd since boot, else the metrics file)
   metrics fresh                           (the node_exporter metrics file)
   certificate ages against the interval, and expiry
-  CA days left                            (renew-certs never renews CAs)
+  CA days left                            (renew-certs ca renew re-signs them)
   manifests annotated, and each mirror pod's annotation equal to its manifest's
                                           (through the API with admin.conf)
   the API server serving the certificate on disk
