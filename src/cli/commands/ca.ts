@@ -7,6 +7,10 @@ import { exists } from "../../util/fs.js";
 import { CA_RENEW_BEFORE_DAYS, CA_VALIDITY_DAYS } from "../../ca/trust-locations.js";
 import { faultHook } from "../fault.js";
 import { wholeNumberFlag } from "./renew.js";
+import { SETTING_FIELDS, type Range } from "../../config/schema.js";
+
+/** --validity-days of a re-signed CA: up to 100 years, as kubeadm's own CA validity can be set that long. */
+const CA_VALIDITY_RANGE: Range = { min: 1, max: 36_500, unit: "days", maxIs: "a hundred years" };
 import type { CaRenewResult } from "../../ca/renew.js";
 import { restartsFor } from "../../ca/trust-locations.js";
 
@@ -133,10 +137,10 @@ Examples:
       root,
       names,
       dryRun: bool(args, "dry-run"),
-      validityDays: wholeNumberFlag(str(args, "validity-days"), "--validity-days", "days", 1, 36500) ?? CA_VALIDITY_DAYS,
+      validityDays: wholeNumberFlag(str(args, "validity-days"), "--validity-days", CA_VALIDITY_RANGE) ?? CA_VALIDITY_DAYS,
       ...(backupDir ? { backupDir: resolve(backupDir) } : {}),
       backupsKept: settings.backupsKept,
-      lockTimeoutMs: (wholeNumberFlag(str(args, "lock-timeout"), "--lock-timeout", "seconds", 0, 86_400) ?? 60) * 1000,
+      lockTimeoutMs: (wholeNumberFlag(str(args, "lock-timeout"), "--lock-timeout", SETTING_FIELDS.lockTimeoutSeconds.range!) ?? 60) * 1000,
       log: io.log,
       ...(onStep ? { onStep } : {}),
     });
