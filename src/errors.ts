@@ -3,7 +3,7 @@ import { dirname } from "node:path";
 
 /**
  * The one error class of renew-certs. Every failure a user can meet is a RenewCertsError with a
- * stable code; the CLI maps codes to exit codes in one place (cli/exit-codes.ts).
+ * stable code; the CLI maps codes to exit codes in one table (cli/exit-codes.ts).
  */
 export type ErrorCode =
   | "USAGE" // bad command line
@@ -31,6 +31,8 @@ export type ErrorCode =
   | "UNKNOWN_CRITICAL" // a leaf carries a critical extension renew-certs does not carry over
   | "CA_NOT_VALID" // a CA has expired or is not yet valid: its certificates cannot be renewed
   | "BAD_VALIDITY" // a certificate would be written with NotBefore not before NotAfter
+  | "KUBELET_DOWN" // the kubelet is not running: nothing could restart the control plane on renewed certificates
+  | "TERMINATED" // the run was stopped by SIGTERM at a wait or between two steps; the next run resumes
   | "INTERNAL";
 
 export class RenewCertsError extends Error {
