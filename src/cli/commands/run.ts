@@ -119,7 +119,7 @@ is stuck, and proves every component on the renewed certificates.
       root, settings, dryRun: bool(args, "dry-run"), log: io.log,
       progress: { isTTY: io.isTTY, write: io.stdout },
       coordinator: kubeCoordinator({ root, settings, log: io.log }),
-      ...(onStep ? { onStep } : {}), ...(intervalMs ? { intervalMs } : {}),
+      ...(onStep ? { onStep } : {}), ...(intervalMs ? { intervalMs } : {}), ...(io.stopOnSigterm ? { signal: io.stopOnSigterm() } : {}),
     });
     if (outcome.kind === "dry-run") {
       io.stdout(`${dueSummary(outcome.decision, settings)}\n` +
