@@ -30,7 +30,8 @@ test("the last run's end and result are read from systemctl show, whichever way 
   assert.deepEqual(lastRunOf(ended({ Result: "exit-code", ExecMainStatus: "17" })), { state: "ended", at, ok: false, detail: "failed with exit 17 (stopped by SIGTERM; the next run resumes where it stopped)" });
   assert.deepEqual(lastRunOf(ended({ Result: "exit-code", ExecMainStatus: "42" })), { state: "ended", at, ok: false, detail: "failed with exit 42" });
   assert.deepEqual(lastRunOf(ended({ Result: "signal", ExecMainCode: "2", ExecMainStatus: "31" })), { state: "ended", at, ok: false, detail: "killed by signal 31" });
-  assert.deepEqual(lastRunOf(ended({ Result: "timeout", ExecMainStatus: "15" })), { state: "ended", at, ok: false, detail: "killed: it ran longer than TimeoutStartSec" });
+  assert.deepEqual(lastRunOf(ended({ Result: "timeout", ExecMainCode: "2", ExecMainStatus: "15" })), { state: "ended", at, ok: false, detail: "killed: it ran longer than TimeoutStartSec" });
+  assert.deepEqual(lastRunOf(ended({ Result: "timeout", ExecMainStatus: "17" })), { state: "ended", at, ok: false, detail: "stopped: it ran longer than TimeoutStartSec (exit 17 (stopped by SIGTERM; the next run resumes where it stopped))" });
   assert.deepEqual(lastRunOf(ended({ ActiveState: "activating", Result: "success" })), { state: "running", since: new Date(1796160000_000) });
   assert.deepEqual(lastRunOf(parseShow("ActiveState=inactive\nResult=success\nExecMainStartTimestamp=\nInactiveEnterTimestamp=\n")), { state: "never" });
 });

@@ -68,7 +68,8 @@ export function lastRunOf(p: Record<string, string>): LastRun {
   const status = Number(p["ExecMainStatus"] ?? "");
   const detail = result === "exit-code" ? `failed with ${exitDetail(status)}`
     : result === "signal" || result === "core-dump" ? `killed by signal ${status}`
-    : result === "timeout" ? "killed: it ran longer than TimeoutStartSec"
+    // At TimeoutStartSec systemd sends SIGTERM: a run that stopped cleanly exited with its own code (17).
+    : result === "timeout" ? (p["ExecMainCode"] === "1" && status > 0 ? `stopped: it ran longer than TimeoutStartSec (${exitDetail(status)})` : "killed: it ran longer than TimeoutStartSec")
     : `failed (${result || "unknown result"})`;
   return { state: "ended", at, ok: false, detail };
 }

@@ -15,8 +15,15 @@ import { pkiProblems, staleComponents } from "../../test/support/consistent.js";
 import { snapshot } from "../../test/support/sandbox.js";
 import { storeFileOf } from "../simulator/store.js";
 import { parseExposition } from "./metrics.js";
+import { runJob } from "./job.js";
+import { readRunRecord } from "./state.js";
+import { DEFAULT_SETTINGS, type Settings } from "../config/settings.js";
+import { memoryLogger } from "../log/logger.js";
+import { RenewCertsError } from "../errors.js";
+import { exitCodeFor } from "../cli/exit-codes.js";
 
 const STATE = "var/lib/renew-certs";
+const KEY = DEFAULT_SETTINGS.annotationKey;
 
 /** Resolves once `check` is true, probing every 20 ms; fails after `timeoutMs` (generous: an event, not a duration). */
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
@@ -88,4 +95,32 @@ test("run stopped by SIGTERM while it waits for a component: a warning with the 
   assert.match(next.stdout, /^finished the interrupted run: renewed 11 certificate\(s\); restarted kube-apiserver .*, kube-controller-manager .*, kube-scheduler .*; all healthy$/m);
   assert.deepEqual([...(await pkiProblems(h.root)), ...(await staleComponents(h.root, h.kubelet))], []);
   assert.equal(existsSync(join(h.root, STATE, "job.json")), false);
+});
+
+test("a rollback stopped at a wait stays a rollback in its recorded phase, never claimed finished, and the next run completes and reports it (exit 7)", async (t) => {
+  // The controller manager never comes back on the renewed files (annotated manifest); it does on the previous ones.
+  const h = await simulatedHost(t, { ageDays: 300, behaviour: (c, _start, m) => (c === "kube-controller-manager" && m.annotations[KEY] ? "down" : "healthy") });
+  // Long enough for a healthy restart on a loaded machine; the controller manager's wait always runs out.
+  const settings: Settings = { ...DEFAULT_SETTINGS, nodeName: "cp-1", healthTimeoutSeconds: 30 };
+  const stop = new AbortController();
+  let apiserverWaits = 0;
+  // The stop comes as the rollback begins to wait for kube-apiserver on the previous files (its second wait): an event, not a time.
+  const onStep = (_step: string, what: string): void => {
+    if (what === "wait:kube-apiserver" && ++apiserverWaits === 2) stop.abort("SIGTERM");
+  };
+  const err = await runJob({ root: h.root, settings, log: memoryLogger(), intervalMs: 50, onStep, signal: stop.signal }).then(() => assert.fail("the run succeeded"), (e: unknown) => e);
+  assert.ok(err instanceof RenewCertsError && err.code === "TERMINATED", String(err));
+  assert.equal(exitCodeFor(err.code), 17);
+  assert.equal(err.message, "stopped by SIGTERM while restarting kube-apiserver onto the previous files: the next run will prove it, restart the rest, and report the rollback (exit 7)");
+  const record = await readRunRecord(join(h.root, STATE));
+  assert.equal(record?.phase, "restarting-previous");
+  assert.equal(record?.rollback?.outcome, undefined, "the rollback is not recorded as ended");
+
+  const log = memoryLogger();
+  const next = await runJob({ root: h.root, settings: { ...settings, healthTimeoutSeconds: 120 }, log, intervalMs: 50 }).then(() => assert.fail("the next run succeeded"), (e: unknown) => e);
+  await h.kubelet.settled();
+  assert.ok(next instanceof RenewCertsError && next.code === "ROLLED_BACK", String(next));
+  assert.ok(log.lines.some((l) => /^the last run stopped while restarting kube-apiserver onto the previous files: this run will prove it/.test(l.msg)), JSON.stringify(log.lines));
+  assert.deepEqual(await pkiProblems(h.root), []);
+  assert.equal(await readRunRecord(join(h.root, STATE)), undefined);
 });
