@@ -115,11 +115,13 @@ is stuck, and proves every component on the renewed certificates.
     const settings = { ...configured, nodeName: await nodeNameOf(root, configured.nodeName) };
     const onStep = faultHook(io.env);
     const intervalMs = probeInterval(io.env);
+    // SIGTERM stops a run at its next wait or step (exit 17); a dry run writes nothing, so it ends as by default.
+    const signal = bool(args, "dry-run") ? undefined : io.stopOnSigterm?.();
     const outcome = await runJob({
       root, settings, dryRun: bool(args, "dry-run"), log: io.log,
       progress: { isTTY: io.isTTY, write: io.stdout },
       coordinator: kubeCoordinator({ root, settings, log: io.log }),
-      ...(onStep ? { onStep } : {}), ...(intervalMs ? { intervalMs } : {}), ...(io.stopOnSigterm ? { signal: io.stopOnSigterm() } : {}),
+      ...(onStep ? { onStep } : {}), ...(intervalMs ? { intervalMs } : {}), ...(signal ? { signal } : {}),
     });
     if (outcome.kind === "dry-run") {
       io.stdout(`${dueSummary(outcome.decision, settings)}\n` +
