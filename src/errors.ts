@@ -3,7 +3,7 @@ import { dirname } from "node:path";
 
 /**
  * The one error class of renew-certs. Every failure a user can meet is a RenewCertsError with a
- * stable code; the CLI maps codes to exit codes in one place (cli/exit-codes.ts).
+ * stable code; the CLI maps codes to exit codes in one table (cli/exit-codes.ts).
  */
 export type ErrorCode =
   | "USAGE" // bad command line
@@ -32,6 +32,8 @@ export type ErrorCode =
   | "CA_NOT_VALID" // a CA has expired or is not yet valid: its certificates cannot be renewed
   | "BAD_VALIDITY" // a certificate would be written with NotBefore not before NotAfter
   | "CA_NOT_RENEWABLE" // a CA that cannot be re-signed here: its key is elsewhere, or it is an intermediate
+  | "KUBELET_DOWN" // the kubelet is not running: nothing could restart the control plane on renewed certificates
+  | "TERMINATED" // the run was stopped by SIGTERM at a wait or between two steps; the next run resumes
   | "INTERNAL";
 
 export class RenewCertsError extends Error {

@@ -10,6 +10,11 @@ export interface CommandIO {
   isTTY: boolean;
   /** stdin, for commands that read "-". */
   readStdin: () => Promise<string>;
+  /**
+   * Handles SIGTERM from now on by aborting the signal returned, for a command that stops cleanly
+   * at its waits (run); absent (tests) or never called, SIGTERM ends the process as by default.
+   */
+  stopOnSigterm?: () => AbortSignal;
   /** A logger on stderr, set up from the global flags. */
   log: Logger;
   verbose: boolean;

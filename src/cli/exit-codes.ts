@@ -1,46 +1,134 @@
+// Exit codes, in ONE table: each exit code's name, number, the error codes that end with it, what
+// it means in a few words (run --help, doctor, the metrics file) and in full (docs/exit-codes.md,
+// checked against this table by exit-codes.test.ts). A new exit code is one row; the type checker
+// refuses an error code (errors.ts) that no row maps.
 import type { ErrorCode } from "../errors.js";
 
-/**
- * Exit codes, in one place. 0: success (including "not due" and "disabled").
- * Documented in the README's "Exit codes" table; keep the two in step.
- */
-export const EXIT = {
-  OK: 0,
-  FAILURE: 1,
-  USAGE: 2,
-  CONFIG: 3,
-  INPUT: 4,
-  LOCKED: 5,
-  RENEW_FAILED: 6,
-  ROLLED_BACK: 7,
-  ROLLBACK_FAILED: 8,
-  LEASE_TIMEOUT: 9,
-  DOCTOR_FAIL: 10,
-  LEAF_IS_CA: 11,
-  UNKNOWN_CRITICAL: 12,
-  CA_NOT_VALID: 13,
-  BAD_VALIDITY: 14,
-  STILL_DOWN: 15,
-} as const;
+/** One exit code. */
+export interface ExitRow {
+  code: number;
+  /** The error codes (errors.ts) that end a command with this exit code. */
+  errors: readonly ErrorCode[];
+  /** What it means, in a few words: run --help, doctor's "last run", the metrics file. */
+  summary: string;
+  /** What it means in full, as docs/exit-codes.md says it (Markdown). */
+  doc: string;
+  /** `run` never exits with it (only another command does). */
+  notRun?: true;
+}
+
+/** Every exit code of renew-certs (see the top of this file). 0: success, including "not due" and "disabled". */
+export const EXIT_TABLE = {
+  OK: { code: 0, errors: [], summary: "succeeded", doc: "success" },
+  FAILURE: { code: 1, errors: ["INTERNAL"], summary: "unexpected failure", doc: "unexpected failure (a bug: run again with `--verbose` and report it)" },
+  USAGE: { code: 2, errors: ["USAGE"], summary: "bad command line", doc: "bad command line" },
+  CONFIG: { code: 3, errors: ["CONFIG"], summary: "bad configuration", doc: "bad configuration (config file or flag value)" },
+  INPUT: {
+    code: 4, errors: ["ROOT", "PEM", "KUBECONFIG", "MANIFEST", "PERMISSION", "MISMATCH", "UNSUPPORTED", "LINK", "BACKUP", "CA_NOT_RENEWABLE"], summary: "bad input on disk",
+    doc: "bad input on disk: missing root, unparseable certificate, key or kubeconfig, a key that does not match, no permission, an immutable or append-only file, a read-only file system, a symbolic link that leads nowhere or outside `--root`, a backup naming a path outside `--root`",
+  },
+  LOCKED: {
+    code: 5, errors: ["LOCKED", "INTERRUPTED"], summary: "another renew-certs run held the lock",
+    doc: "another renew-certs run holds the lock (`renew`: a run that was interrupted is not finished yet: `renew-certs run` finishes it)",
+  },
+  RENEW_FAILED: {
+    code: 6, errors: ["IO", "RENEW_FAILED"], summary: "renewal failed; nothing was changed",
+    doc: "renewal failed; nothing was changed (not enough free space or inodes; install/uninstall: a systemctl command or a file write failed)",
+  },
+  ROLLED_BACK: {
+    code: 7, errors: ["ROLLED_BACK"], summary: "the control plane did not come back healthy; the previous files were restored",
+    doc: "the control plane did not come back healthy; the previous files were restored",
+  },
+  // Unhealthy and not (yet) restored: the same state as a failed rollback.
+  ROLLBACK_FAILED: {
+    code: 8, errors: ["UNHEALTHY", "ROLLBACK_FAILED"], summary: "the control plane did not come back healthy and restoring the previous files failed",
+    doc: "the control plane did not come back healthy and restoring the previous files failed (or a renewal's write failed and putting the previous files back failed too: the next run restores them)",
+  },
+  LEASE_TIMEOUT: {
+    code: 9, errors: ["LEASE_TIMEOUT"], summary: "another host kept the restart lease, or the other API servers were unhealthy",
+    doc: "another host kept the restart lease, the other API servers were unhealthy, or the lease was lost between two restarts (the next run resumes)",
+  },
+  DOCTOR_FAIL: { code: 10, errors: ["DOCTOR_FAIL"], summary: "doctor found a failure", doc: "`doctor` found a failure", notRun: true },
+  LEAF_IS_CA: {
+    code: 11, errors: ["LEAF_IS_CA"], summary: "a certificate where a leaf belongs is a CA; nothing was changed",
+    doc: "a certificate kubeadm keeps as a leaf (or a kubeconfig's client certificate) is a CA: not re-issued; nothing was changed",
+  },
+  UNKNOWN_CRITICAL: {
+    code: 12, errors: ["UNKNOWN_CRITICAL"], summary: "a certificate carries a critical extension renew-certs does not keep; nothing was changed",
+    doc: "a leaf carries a critical extension renew-certs does not carry over: not re-issued; nothing was changed",
+  },
+  CA_NOT_VALID: {
+    code: 13, errors: ["CA_NOT_VALID"], summary: "a CA has expired or is not yet valid; nothing was changed",
+    doc: "a CA has expired or is not yet valid: its certificates cannot be renewed; nothing was changed",
+  },
+  BAD_VALIDITY: {
+    code: 14, errors: ["BAD_VALIDITY"], summary: "a renewed certificate would not be valid for a moment; nothing was changed",
+    doc: "a certificate would have been written with NotBefore not before NotAfter; nothing was changed",
+  },
+  STILL_DOWN: {
+    code: 15, errors: ["STILL_DOWN"], summary: "a component is still down on the renewed certificates; the previous ones had expired, so they were kept, and the next run tries again",
+    doc: "a component is still down on the renewed certificates; the previous ones had expired (or expire within the safety margin), so they were kept, and the next run tries again",
+  },
+  KUBELET_DOWN: {
+    code: 16, errors: ["KUBELET_DOWN"], summary: "the kubelet is not running: nothing could restart the control plane; nothing was written",
+    doc: "the kubelet is not running: nothing could restart the control plane on renewed certificates; nothing was written (start it: `systemctl start kubelet`, then run again)",
+  },
+  TERMINATED: {
+    code: 17, errors: ["TERMINATED"], summary: "stopped by SIGTERM; the next run resumes where it stopped",
+    doc: "stopped by SIGTERM (`systemctl stop renew-certs`, a shutdown, or `TimeoutStartSec`): the run logged at warning the state it was in and what the next run does, released the lock and the Lease, and left no temporary file; the next run resumes where it stopped (or starts afresh when nothing was written yet)",
+  },
+} as const satisfies Record<string, ExitRow>;
+
+/** The name of an exit code (OK, USAGE, …, TERMINATED). */
+export type ExitName = keyof typeof EXIT_TABLE;
+
+// Every error code has its exit code: this line stops compiling when one is in no row.
+type Mapped = (typeof EXIT_TABLE)[ExitName]["errors"][number];
+const everyErrorMapped: [ErrorCode] extends [Mapped] ? true : never = true;
+void everyErrorMapped;
+
+/** The exit codes by name (EXIT.ROLLED_BACK is 7), from the table. */
+export const EXIT = Object.fromEntries(Object.entries(EXIT_TABLE).map(([name, row]) => [name, row.code])) as { readonly [N in ExitName]: (typeof EXIT_TABLE)[N]["code"] };
+
+/** The rows in the order of their codes. */
+export const EXIT_ROWS: readonly (ExitRow & { name: ExitName })[] = Object.entries(EXIT_TABLE).map(([name, row]) => ({ ...row, name: name as ExitName })).sort((a, b) => a.code - b.code);
+
+const BY_ERROR = new Map<ErrorCode, number>(EXIT_ROWS.flatMap((r) => r.errors.map((e) => [e, r.code] as const)));
 
 /** The exit code for an error code. */
 export function exitCodeFor(code: ErrorCode): number {
-  switch (code) {
-    case "USAGE": return EXIT.USAGE;
-    case "CONFIG": return EXIT.CONFIG;
-    case "ROOT": case "PEM": case "KUBECONFIG": case "MANIFEST": case "PERMISSION": case "MISMATCH": case "UNSUPPORTED": case "LINK": case "BACKUP": case "CA_NOT_RENEWABLE": return EXIT.INPUT;
-    case "LOCKED": case "INTERRUPTED": return EXIT.LOCKED;
-    case "IO": case "RENEW_FAILED": return EXIT.RENEW_FAILED;
-    case "ROLLED_BACK": return EXIT.ROLLED_BACK;
-    // Unhealthy and not (yet) restored: the same state as a failed rollback.
-    case "UNHEALTHY": case "ROLLBACK_FAILED": return EXIT.ROLLBACK_FAILED;
-    case "LEASE_TIMEOUT": return EXIT.LEASE_TIMEOUT;
-    case "DOCTOR_FAIL": return EXIT.DOCTOR_FAIL;
-    case "LEAF_IS_CA": return EXIT.LEAF_IS_CA;
-    case "UNKNOWN_CRITICAL": return EXIT.UNKNOWN_CRITICAL;
-    case "CA_NOT_VALID": return EXIT.CA_NOT_VALID;
-    case "BAD_VALIDITY": return EXIT.BAD_VALIDITY;
-    case "STILL_DOWN": return EXIT.STILL_DOWN;
-    case "INTERNAL": return EXIT.FAILURE;
+  return BY_ERROR.get(code) ?? EXIT.FAILURE;
+}
+
+/** The row of an exit code, if it is one of renew-certs'. */
+export function exitRow(code: number): (ExitRow & { name: ExitName }) | undefined {
+  return EXIT_ROWS.find((r) => r.code === code);
+}
+
+/** "exit 17 (stopped by SIGTERM; …)": an exit code for people (doctor). */
+export function describeExit(code: number): string {
+  const row = exitRow(code);
+  return `exit ${code}${row ? ` (${row.summary})` : ""}`;
+}
+
+/** Words of `text` wrapped to lines of at most `width` characters, each after `indent`. Pure. */
+function wrap(text: string, width: number, indent: string): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
   }
+  if (line) lines.push(line);
+  return lines.map((l, i) => (i === 0 ? l : indent + l));
+}
+
+/** run --help's "Exit codes:" section, from the table: every code `run` exits with and its summary. Pure. */
+export function renderRunExitCodes(): string {
+  const rows = EXIT_ROWS.filter((r) => !r.notRun).map((r) => `  ${String(r.code).padStart(2)}  ${wrap(r.summary, 72, "      ").join("\n")}`);
+  return `Exit codes:\n${rows.join("\n")}\nThe full table: docs/exit-codes.md.\n`;
 }

@@ -67,5 +67,11 @@ export function processIO(): RunMainIO {
     stderrIsTTY: isTerminal(2),
     stderrIsJournal: isJournal(2),
     readStdin: () => (requireBuiltin("node:stream/consumers") as typeof import("node:stream/consumers")).text(process.stdin),
+    stopOnSigterm: () => {
+      const stop = new AbortController();
+      // Every SIGTERM is handled: a second one must not kill the run in the middle of a write.
+      process.on("SIGTERM", () => stop.abort("SIGTERM"));
+      return stop.signal;
+    },
   };
 }

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import type { Command, CommandIO } from "./command.js";
 import { RenewCertsError } from "../errors.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
-import { createLogger } from "../log/logger.js";
+import { createLogger, type Logger } from "../log/logger.js";
 import { withPriority } from "../log/journal.js";
 
 /** The commands, loaded on demand so that `status` never loads the X.509 builder. */
@@ -121,6 +121,7 @@ export async function runMain(argv: string[], io: RunMainIO): Promise<number> {
   }
   const command = await entry.load();
   let verbose = rest.includes("--verbose");
+  let log: Logger | undefined;
   try {
     let parsed;
     const options = { ...GLOBAL_OPTIONS, ...command.options };
@@ -138,9 +139,15 @@ export async function runMain(argv: string[], io: RunMainIO): Promise<number> {
     verbose = parsed.values.verbose === true;
     const logFormat = parsed.values["log-format"] ?? "text";
     if (logFormat !== "text" && logFormat !== "json") throw new RenewCertsError("USAGE", `--log-format must be text or json (got ${String(logFormat)})`);
-    const log = createLogger({ write: io.stderr, format: logFormat, color: io.stderrIsTTY && !io.env["NO_COLOR"], verbose, journal: io.stderrIsJournal === true });
+    log = createLogger({ write: io.stderr, format: logFormat, color: io.stderrIsTTY && !io.env["NO_COLOR"], verbose, journal: io.stderrIsJournal === true });
     return await command.run(parsed as never, { ...io, log, verbose });
   } catch (e) {
+    if (e instanceof RenewCertsError && e.code === "TERMINATED") {
+      // Stopped as asked (SIGTERM): a warning that says where, not an error.
+      if (log) log.warn(e.message);
+      else io.stderr(io.stderrIsJournal ? withPriority("warn", `warn: ${e.message}\n`) : `warn: ${e.message}\n`);
+      return exitCodeFor(e.code);
+    }
     if (e instanceof RenewCertsError) {
       stderrError(`error: ${e.message}\n`);
       if (verbose && e.stack) stderrError(`${e.stack}\n`);

@@ -57,7 +57,7 @@ export function kubeCoordinator(o: KubeCoordinatorOptions): Coordinator {
     return bad.length > 0 ? `the API server of ${bad.join(", ")} is not healthy, and restarting this one could leave none` : undefined;
   };
   return {
-    async acquire() {
+    async acquire(signal) {
       let { client: c, creds } = await ensureClient();
       try {
         await c.get(`/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/${LEASE_NAME}`).catch(async (e: unknown) => {
@@ -74,7 +74,7 @@ export function kubeCoordinator(o: KubeCoordinatorOptions): Coordinator {
           durationSeconds: o.settings.healthTimeoutSeconds + 60,
           waitMs: o.settings.leaseWaitSeconds * 1000,
           othersUnhealthy: othersUnhealthy(c, creds),
-          ...(o.retryMs !== undefined ? { retryMs: o.retryMs } : {}),
+          ...(o.retryMs !== undefined ? { retryMs: o.retryMs } : {}), ...(signal ? { signal } : {}),
         });
       } catch (e) {
         if (e instanceof ApiUnreachableError) {

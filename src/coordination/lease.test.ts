@@ -91,6 +91,21 @@ test("a live lease held by another host makes the run give up after the wait wit
   assert.match(err.message, /another control-plane host holds the renew-certs lease \(cp-2\)\. The certificates are renewed on disk; the control plane still runs on the old ones and the next run restarts it/);
 });
 
+test("SIGTERM while another host holds the lease ends the wait at once with TERMINATED, the other host's lease untouched", async (t) => {
+  const { root, api } = await cluster(t);
+  const other = await acquireLease({ client: await client(root, api.port), holder: "cp-2", durationSeconds: 3600, waitMs: 1000, log: memoryLogger(), clock: wall });
+  t.after(() => other.release());
+  const stop = new AbortController();
+  const log = memoryLogger();
+  // A wait of an hour: only the stop ends it; the stop comes once the wait has begun (its log line).
+  const waiting = acquireLease({ client: await client(root, api.port), holder: "cp-1", durationSeconds: 30, waitMs: 3_600_000, log, clock: wall, retryMs: 60_000, signal: stop.signal }).then(() => undefined, (e: unknown) => e);
+  for (let i = 0; i < 4500 && !log.lines.some((l) => /^waiting before the restart/.test(l.msg)); i++) await new Promise((r) => setTimeout(r, 20));
+  stop.abort("SIGTERM");
+  const err = await waiting;
+  assert.ok(err instanceof RenewCertsError && err.code === "TERMINATED", String(err));
+  assert.equal(other.lost(), undefined, "cp-2 still holds it");
+});
+
 test("a lease taken over by another host is lost, and says by whom", async (t) => {
   const { root, api } = await cluster(t);
   const lease = await acquireLease({ client: await client(root, api.port), holder: "cp-1", durationSeconds: 1, waitMs: 1000, log: memoryLogger(), clock: wall });

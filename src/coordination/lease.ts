@@ -2,6 +2,7 @@ import { RenewCertsError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import type { Clock } from "../run/wait.js";
 import { ApiError, type KubeClient } from "../kube/client.js";
+import { unlessStopped } from "../util/stop.js";
 
 /** The Lease renew-certs takes in kube-system before restarting a control plane. */
 export const LEASE_NAME = "renew-certs";
@@ -52,6 +53,8 @@ export interface LeaseOptions {
   othersUnhealthy?: () => Promise<string | undefined>;
   /** Pause between attempts, ms (default 2000). */
   retryMs?: number;
+  /** Aborted (SIGTERM): the wait for the lease ends at once with TERMINATED, nothing held. */
+  signal?: AbortSignal;
 }
 
 /** A held lease: renewed in the background until released. */
@@ -113,7 +116,7 @@ export async function acquireLease(o: LeaseOptions): Promise<HeldLease> {
     if (o.clock.now() + retry > deadline) {
       throw new RenewCertsError("LEASE_TIMEOUT", `gave up after ${Math.round(o.waitMs / 1000)} s waiting before the restart: ${why}. The certificates are renewed on disk; the control plane still runs on the old ones and the next run restarts it`);
     }
-    await o.clock.sleep(retry);
+    await unlessStopped(o.clock.sleep(retry), o.signal);
   }
   o.log.info(`took the ${LEASE_NAME} lease in kube-system`, { holder: o.holder, durationSeconds: o.durationSeconds });
   let renewing: Promise<void> = Promise.resolve();

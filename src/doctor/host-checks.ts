@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { readFile } from "node:fs/promises";
 import { HOST_PATHS } from "../config/settings.js";
 import { DAY_MS } from "../policy/age.js";
-import { parseExposition } from "../run/metrics.js";
+import { METRICS, parseExposition } from "../run/metrics.js";
+import { describeExit } from "../cli/exit-codes.js";
 import { driftWarning, unitDrift } from "../host/prepare.js";
 import { directoryProblem } from "../host/directories.js";
 import { exists } from "../util/fs.js";
@@ -86,12 +87,14 @@ export async function checkLastRun(c: DoctorContext): Promise<Finding[]> {
   }
   const samples = parseExposition(text).samples;
   const value = (name: string): number | undefined => samples.find((s) => s.name === name)?.value;
-  const at = value("renew_certs_last_run_timestamp_seconds");
-  const ok = value("renew_certs_last_run_success");
+  const at = value(METRICS.lastRun);
+  const ok = value(METRICS.lastRunSuccess);
+  const exit = value(METRICS.lastRunExitCode);
   if (at === undefined || ok === undefined) return [...out, finding(out.length > 0 ? "metrics fresh" : "last run", "WARN", `${file} has no last-run metrics`, "systemctl start renew-certs.service")];
   const when = formatWhen(new Date(at * 1000), c.now);
   // systemd forgets runs at reboot; the metrics file is the record that survives one.
-  if (out.length === 0) out.push(ok === 1 ? finding("last run", "OK", `${when}: succeeded (from ${file})`) : finding("last run", "FAIL", `${when}: failed (from ${file})`, JOURNAL_FIX));
+  const failed = exit !== undefined && exit !== 0 ? `failed with ${describeExit(exit)}` : "failed";
+  if (out.length === 0) out.push(ok === 1 ? finding("last run", "OK", `${when}: succeeded (from ${file})`) : finding("last run", "FAIL", `${when}: ${failed} (from ${file})`, JOURNAL_FIX));
   const age = c.now.getTime() - at * 1000;
   out.push(age > 2 * DAY_MS
     ? finding("metrics fresh", "WARN", `${file} was written ${when}: the timer has not run since`, `systemctl list-timers ${TIMER}; systemctl status renew-certs`)

@@ -1,25 +1,7 @@
 // What systemd knows about the timer and the service, read from systemctl's machine-readable
 // output (`list-timers -o json`: microseconds since the epoch; `show --timestamp=unix`: "@seconds"),
 // and said as people read it: "Wed 2026-12-02 00:00 UTC (in 2 h 34 min)", "failed with exit 7 (…)".
-
-/** What `renew-certs run` exits with, for people (the README's exit code table). */
-export const RUN_EXIT_MEANINGS: Readonly<Record<number, string>> = Object.freeze({
-  0: "succeeded",
-  1: "unexpected failure",
-  2: "bad command line",
-  3: "bad configuration",
-  4: "bad input on disk",
-  5: "another renew-certs run held the lock",
-  6: "renewal failed; nothing was changed",
-  7: "the control plane did not come back healthy; the previous files were restored",
-  8: "the control plane did not come back healthy and restoring the previous files failed",
-  9: "another host kept the restart lease, or the other API servers were unhealthy",
-  11: "a certificate where a leaf belongs is a CA; nothing was changed",
-  12: "a certificate carries a critical extension renew-certs does not keep; nothing was changed",
-  13: "a CA has expired or is not yet valid; nothing was changed",
-  14: "a renewed certificate would not be valid for a moment; nothing was changed",
-  15: "a component is still down on the renewed certificates; the previous ones had expired, so they were kept, and the next run tries again",
-});
+import { describeExit } from "../cli/exit-codes.js";
 
 /** A date and how far it is from `now`, in UTC: "Wed 2026-12-02 00:00 UTC (in 2 h 34 min)". Pure. */
 export function formatWhen(at: Date, now: Date): string {
@@ -70,10 +52,8 @@ function unixTime(v: string | undefined): Date | undefined {
   return m && m[1] !== "0" ? new Date(Number(m[1]) * 1000) : undefined;
 }
 
-/** What an exit status means for `renew-certs run`. */
-function exitDetail(status: number): string {
-  return `exit ${status}${RUN_EXIT_MEANINGS[status] ? ` (${RUN_EXIT_MEANINGS[status]})` : ""}`;
-}
+/** What an exit status means for `renew-certs run` (the exit code table). */
+const exitDetail = describeExit;
 
 /** The service's last run from its `systemctl show --timestamp=unix` properties (SERVICE_PROPERTIES). Pure. */
 export function lastRunOf(p: Record<string, string>): LastRun {
@@ -88,7 +68,8 @@ export function lastRunOf(p: Record<string, string>): LastRun {
   const status = Number(p["ExecMainStatus"] ?? "");
   const detail = result === "exit-code" ? `failed with ${exitDetail(status)}`
     : result === "signal" || result === "core-dump" ? `killed by signal ${status}`
-    : result === "timeout" ? "killed: it ran longer than TimeoutStartSec"
+    // At TimeoutStartSec systemd sends SIGTERM: a run that stopped cleanly exited with its own code (17).
+    : result === "timeout" ? (p["ExecMainCode"] === "1" && status > 0 ? `stopped: it ran longer than TimeoutStartSec (${exitDetail(status)})` : "killed: it ran longer than TimeoutStartSec")
     : `failed (${result || "unknown result"})`;
   return { state: "ended", at, ok: false, detail };
 }

@@ -93,3 +93,19 @@ test("two acquisitions in one process exclude each other too", async (t) => {
   const again = await acquireLock(join(d, "lock"), 300);
   await again.release();
 });
+
+test("SIGTERM while waiting for the lock ends the wait at once with TERMINATED, and leaves no entry of ours", async (t) => {
+  const d = await tempDir(t);
+  const lock = await acquireLock(join(d, "lock"), 1000);
+  const stop = new AbortController();
+  // Waiting up to an hour: only the stop can end it.
+  const waiting = acquireLock(join(d, "lock"), 3_600_000, undefined, stop.signal).then(() => undefined, (e: unknown) => e);
+  // The event: our entry is in the directory (we are in line), then the stop.
+  for (let i = 0; i < 4500 && (await readdir(join(d, "lock"))).filter((n) => !n.startsWith(".")).length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+  stop.abort("SIGTERM");
+  const err = await waiting;
+  assert.ok(err instanceof RenewCertsError && err.code === "TERMINATED", String(err));
+  assert.equal(err.message, "stopped by SIGTERM");
+  assert.equal((await readdir(join(d, "lock"))).length, 1, "only the holder's entry is left");
+  await lock.release();
+});

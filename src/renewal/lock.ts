@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { fileError, isErrno, RenewCertsError } from "../errors.js";
 import { processIdentity, stillRunning, type ProcessIdentity } from "../util/proc.js";
 import { mkdirs } from "../util/fs.js";
+import { throwIfStopped, unlessStopped } from "../util/stop.js";
 
 /** A held lock; release() removes our entry. */
 export interface Lock {
@@ -80,14 +81,16 @@ const before = (a: [number, string], b: [number, string]): boolean => a[0] < b[0
 
 /**
  * Takes the lock directory `file` (…/lock). While another live process holds it or is ahead in
- * line, waits up to `timeoutMs`, then throws LOCKED naming the holder's pid.
+ * line, waits up to `timeoutMs`, then throws LOCKED naming the holder's pid; `signal` aborted
+ * (SIGTERM) ends the wait at once with TERMINATED, our entry removed.
  */
-export async function acquireLock(file: string, timeoutMs: number, sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))): Promise<Lock> {
+export async function acquireLock(file: string, timeoutMs: number, sleep = (ms: number) => new Promise((r) => setTimeout(r, ms)), signal?: AbortSignal): Promise<Lock> {
   const deadline = Date.now() + timeoutMs;
-  const pause = (): Promise<unknown> => sleep(Math.min(25 + Math.random() * 25, Math.max(1, deadline - Date.now())));
+  const pause = (): Promise<unknown> => unlessStopped(sleep(Math.min(25 + Math.random() * 25, Math.max(1, deadline - Date.now()))), signal);
   const give = (holder: number | string): never => {
     throw new RenewCertsError("LOCKED", `another renew-certs run (pid ${holder}) holds ${file}: wait for it to finish (journalctl -u renew-certs) and run again`, { file });
   };
+  throwIfStopped(signal);
   for (let legacy = await legacyHolder(file); legacy !== undefined; legacy = await legacyHolder(file)) {
     if (Date.now() >= deadline) give(legacy);
     await pause();

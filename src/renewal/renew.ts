@@ -78,12 +78,13 @@ async function manifestFiles(root: string): Promise<string[]> {
 
 /**
  * Takes the run lock and finishes what an interrupted renewal left. A later phase of an
- * interrupted run is left in `recovery.record` for `run` to resume.
+ * interrupted run is left in `recovery.record` for `run` to resume. `signal` aborted (SIGTERM)
+ * ends the wait for the lock at once (TERMINATED).
  */
-export async function lockAndRecover(root: string, log: Logger, lockTimeoutMs = 60_000): Promise<{ lock: Lock; recovery: Recovery }> {
+export async function lockAndRecover(root: string, log: Logger, lockTimeoutMs = 60_000, signal?: AbortSignal): Promise<{ lock: Lock; recovery: Recovery }> {
   await checkControlPlane(root); // never create the state directory under a wrong --root
   const stateDir = stateDirOf(root);
-  const lock = await acquireLock(join(stateDir, "lock"), lockTimeoutMs);
+  const lock = await acquireLock(join(stateDir, "lock"), lockTimeoutMs, undefined, signal);
   try {
     const recovery = await recoverInterrupted(root, stateDir);
     // A write killed before its rename (a renewal's, a rollback's, a manifest's) leaves a dot-file

@@ -36,6 +36,8 @@ export interface RunContext {
   progress?: { isTTY: boolean; write: (text: string) => void };
   /** Fault injection: called after every durable step (writes and state transitions). */
   onStep?: AtomicWriteOptions["onStep"];
+  /** Aborted when the run is to stop (SIGTERM): it stops at its next wait or step (util/stop.ts). */
+  signal?: AbortSignal;
 }
 
 /** admin.conf's credentials as the file is now (renewed, or restored by a rollback). */

@@ -13,8 +13,8 @@ export interface Lease {
  * Events for operators. The default does nothing (a single host, or the API unreachable).
  */
 export interface Coordinator {
-  /** Takes the restart lease (waiting while another host holds it); returns its release. */
-  acquire(): Promise<Lease>;
+  /** Takes the restart lease (waiting while another host holds it, until `signal` is aborted: TERMINATED); returns its release. */
+  acquire(signal?: AbortSignal): Promise<Lease>;
   /** Records an Event on this host's Node; never throws. */
   event(reason: EventReason, message: string, type: "Normal" | "Warning"): Promise<void>;
 }

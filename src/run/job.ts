@@ -2,7 +2,8 @@
 // decide (decide.ts) → renew (renew-step.ts) → restart and prove each component (sequence.ts,
 // restart.ts, prove.ts) → finish; a component that does not come back → roll back (rollback.ts);
 // a run that finds an unfinished one → resume it first (resume.ts). The metrics file is written
-// after every run, whatever happened.
+// after every run, whatever happened. A run asked to stop (SIGTERM: `signal`) stops at its next
+// wait or step (util/stop.ts) and says where it stopped and what the next run will do (TERMINATED).
 import type { Settings } from "../config/settings.js";
 import type { Logger } from "../log/logger.js";
 import { scanInventory, type Inventory } from "../inventory/scan.js";
@@ -16,11 +17,14 @@ import { decide } from "./decide.js";
 import { renewForRun } from "./renew-step.js";
 import { complete, restartAll } from "./sequence.js";
 import { resume } from "./resume.js";
-import { asRunRecord, type ComponentStep } from "./state.js";
+import { asRunRecord, describeJob, type ComponentStep } from "./state.js";
 import type { Probes } from "./prove.js";
 import type { Clock } from "./wait.js";
 import { certificateMetrics, writeMetrics } from "./metrics.js";
 import { nodeRuntimeOf, type NodeRuntime } from "../kubelet/runtime.js";
+import { readRecord } from "../renewal/intent.js";
+import { isStopped, throwIfStopped } from "../util/stop.js";
+import { exitCodeFor, exitRow } from "../cli/exit-codes.js";
 
 /** Options of one run of the scheduled job. */
 export interface RunJobOptions {
@@ -43,6 +47,8 @@ export interface RunJobOptions {
   runtime?: NodeRuntime;
   /** Fault injection for crash tests: called after every durable step. */
   onStep?: AtomicWriteOptions["onStep"];
+  /** Aborted when the run is to stop (SIGTERM): it stops at its next wait or step and throws TERMINATED. */
+  signal?: AbortSignal;
 }
 
 /** What a run did. */
@@ -62,12 +68,15 @@ export async function runJob(o: RunJobOptions): Promise<RunOutcome> {
     probes: { ...realProbes(o.root), ...o.probes }, coordinator: o.coordinator ?? NO_COORDINATION, now,
     runtime: o.runtime ?? nodeRuntimeOf(o.root),
     ...(o.clock ? { clock: o.clock } : {}), ...(o.intervalMs !== undefined ? { intervalMs: o.intervalMs } : {}),
-    ...(o.progress ? { progress: o.progress } : {}), ...(o.onStep ? { onStep: o.onStep } : {}),
+    ...(o.progress ? { progress: o.progress } : {}), ...(o.onStep ? { onStep: o.onStep } : {}), ...(o.signal ? { signal: o.signal } : {}),
   };
   let success = false;
+  let failure: unknown;
   let renewedAt: Date | undefined;
   let inv: Inventory | undefined;
-  const held = o.dryRun ? undefined : await lockAndRecover(o.root, o.log, s.lockTimeoutSeconds * 1000);
+  const held = o.dryRun ? undefined : await lockAndRecover(o.root, o.log, s.lockTimeoutSeconds * 1000, o.signal).catch((e: unknown) => {
+    throw isStopped(e) ? new RenewCertsError("TERMINATED", `${e.message} while waiting for the lock: this run wrote nothing`, { cause: e }) : e;
+  });
   try {
     inv = await scanInventory(o.root);
     const unfinished = held && "record" in held.recovery ? asRunRecord(held.recovery.record) : undefined;
@@ -90,6 +99,7 @@ export async function runJob(o: RunJobOptions): Promise<RunOutcome> {
       success = true;
       return { kind: "dry-run", decision, renew, manifests: restart.filter((m) => !m.action).map((m) => m.file), reloads: restart.filter((m) => m.action === "reload").map((m) => m.file) };
     }
+    throwIfStopped(o.signal); // SIGTERM before the renewal: nothing written yet
     const { renew, record } = await renewForRun(ctx, inv, restart);
     if (!record) {
       o.log.warn("nothing was renewed (every due certificate is externally managed or missing): nothing to restart");
@@ -104,7 +114,10 @@ export async function runJob(o: RunJobOptions): Promise<RunOutcome> {
     renewedAt = renew.start; // only a renewal that stays: a rolled-back one is no renewal for the metrics
     success = true;
     return { kind: "renewed", decision, renewed: done.renewed, steps: done.steps, resumed: false };
-  } catch (e) {
+  } catch (caught) {
+    const e = isStopped(caught) ? await stoppedAt(ctx, caught) : caught;
+    failure = e;
+    if (isStopped(e)) throw e; // no Event: a stopping host exits at once
     // No event before the inventory was read: on a host that is not a control plane there is no Node to tell.
     // A dry run writes nothing, to the cluster neither.
     if (inv && !o.dryRun && !(e instanceof RenewCertsError && (e.code === "ROLLED_BACK" || e.code === "ROLLBACK_FAILED" || e.code === "STILL_DOWN"))) {
@@ -114,7 +127,9 @@ export async function runJob(o: RunJobOptions): Promise<RunOutcome> {
   } finally {
     if (inv && s.metricsFile && !o.dryRun) {
       const latest = await scanInventory(o.root).catch(() => inv!);
-      const file = await writeMetrics(o.root, s.metricsFile, { certificates: certificateMetrics(latest), runAt: now(), success, renewedAt }).catch((err: unknown) => {
+      const exit = success || failure === undefined ? 0 : failure instanceof RenewCertsError ? exitCodeFor(failure.code) : 1;
+      const result = { exitCode: exit, summary: exitRow(exit)?.summary ?? "" };
+      const file = await writeMetrics(o.root, s.metricsFile, { certificates: certificateMetrics(latest), runAt: now(), success, renewedAt, result }).catch((err: unknown) => {
         o.log.warn(`could not write the metrics file: ${(err as Error).message}`);
         return undefined;
       });
@@ -122,4 +137,16 @@ export async function runJob(o: RunJobOptions): Promise<RunOutcome> {
     }
     await held?.lock.release();
   }
+}
+
+/**
+ * The TERMINATED error of a run stopped at a wait or between two steps: the state the job record
+ * holds (every state is written before its effect, so it is where the run stopped) and what the
+ * next run will do with it.
+ */
+async function stoppedAt(ctx: RunContext, e: RenewCertsError): Promise<RenewCertsError> {
+  const record = await readRecord(ctx.stateDir).catch(() => undefined);
+  const described = record ? describeJob(record) : undefined;
+  const where = described ? `while ${described.state}: the next run will ${described.next}` : "before anything was written: the next run starts afresh";
+  return new RenewCertsError("TERMINATED", `${e.message} ${where}`, { cause: e });
 }

@@ -18,6 +18,7 @@ const base: RunMetrics = {
   runAt,
   success: true,
   renewedAt: runAt,
+  result: { exitCode: 0, summary: "succeeded" },
 };
 
 test("the text file parses as the exposition format, with HELP and TYPE before each metric's samples", () => {
@@ -36,6 +37,13 @@ test("the text file parses as the exposition format, with HELP and TYPE before e
   assert.equal(e.samples.find((s) => s.name === METRICS.lastRun)!.value, 1795867200.5);
   assert.equal(e.samples.find((s) => s.name === METRICS.lastRunSuccess)!.value, 1);
   assert.equal(e.samples.find((s) => s.name === METRICS.lastRenewal)!.value, 1795867200.5);
+  assert.deepEqual(e.samples.filter((s) => s.name === METRICS.lastRunExitCode).map((s) => [s.labels, s.value]), [[{ result: "succeeded" }, 0]]);
+});
+
+test("a run stopped by SIGTERM reports its exit code, 17, and what it means", () => {
+  const e = parseExposition(renderMetrics({ ...base, success: false, renewedAt: undefined, result: { exitCode: 17, summary: "stopped by SIGTERM; the next run resumes where it stopped" } }));
+  assert.equal(e.samples.find((s) => s.name === METRICS.lastRunSuccess)!.value, 0);
+  assert.deepEqual(e.samples.filter((s) => s.name === METRICS.lastRunExitCode).map((s) => [s.labels, s.value]), [[{ result: "stopped by SIGTERM; the next run resumes where it stopped" }, 17]]);
 });
 
 test("a run that did not renew keeps the previous renewal time; a failed run reports 0", () => {

@@ -11,6 +11,7 @@ export const METRICS = {
   lastRun: "renew_certs_last_run_timestamp_seconds",
   lastRunSuccess: "renew_certs_last_run_success",
   lastRenewal: "renew_certs_last_renewal_timestamp_seconds",
+  lastRunExitCode: "renew_certs_last_run_exit_code",
 } as const;
 
 const HELP: Record<string, string> = {
@@ -19,6 +20,7 @@ const HELP: Record<string, string> = {
   [METRICS.lastRun]: "When renew-certs run last finished, in unix seconds.",
   [METRICS.lastRunSuccess]: "1 when the last renew-certs run succeeded (renewed and healthy, not due, or disabled), else 0.",
   [METRICS.lastRenewal]: "When renew-certs last renewed the certificates, in unix seconds.",
+  [METRICS.lastRunExitCode]: "The exit code of the last renew-certs run; its result label says what it means (docs/exit-codes.md).",
 };
 
 /** What one run reports. */
@@ -30,6 +32,8 @@ export interface RunMetrics {
   success: boolean;
   /** When this run renewed; undefined keeps the previous file's value. */
   renewedAt: Date | undefined;
+  /** The run's exit code and what it means ("stopped by SIGTERM; …"), from the exit code table. */
+  result?: { exitCode: number; summary: string };
 }
 
 /** One sample of the exposition format. */
@@ -66,6 +70,7 @@ export function renderMetrics(m: RunMetrics, previous?: string): string {
   metric(METRICS.caExpiry, m.certificates.filter((c) => c.authority).map((c) => `${METRICS.caExpiry}{name="${escapeLabel(c.name)}"} ${seconds(c.notAfter)}`));
   metric(METRICS.lastRun, [`${METRICS.lastRun} ${seconds(m.runAt)}`]);
   metric(METRICS.lastRunSuccess, [`${METRICS.lastRunSuccess} ${m.success ? 1 : 0}`]);
+  metric(METRICS.lastRunExitCode, m.result ? [`${METRICS.lastRunExitCode}{result="${escapeLabel(m.result.summary)}"} ${m.result.exitCode}`] : []);
   let renewal = m.renewedAt ? seconds(m.renewedAt) : undefined;
   if (renewal === undefined && previous !== undefined) {
     const old = safeParse(previous)?.samples.find((s) => s.name === METRICS.lastRenewal);

@@ -43,6 +43,8 @@ export interface ProveOptions {
   timeoutMs: number;
   intervalMs?: number;
   clock?: Clock;
+  /** Aborted (SIGTERM): the wait ends at once with TERMINATED. */
+  signal?: AbortSignal;
   log: Logger;
   progress?: { isTTY: boolean; write: (text: string) => void };
   /** Called after each probe while no new process is proven (the fallbacks of a stuck kubelet hook in here). */
@@ -118,8 +120,8 @@ export async function proveRestart(o: ProveOptions): Promise<{ evidence: Evidenc
     return health;
   };
   const reporter = progressReporter({ component: step.component, isTTY: o.progress?.isTTY ?? false, write: o.progress?.write ?? (() => undefined), log: o.log });
-  const r = await waitHealthy(check, { timeoutMs: o.timeoutMs, intervalMs: o.intervalMs, clock, onProgress: reporter.onProgress });
-  reporter.done();
+  const r = await waitHealthy(check, { timeoutMs: o.timeoutMs, intervalMs: o.intervalMs, clock, onProgress: reporter.onProgress, ...(o.signal ? { signal: o.signal } : {}) })
+    .finally(reporter.done);
   const secs = Math.round(o.timeoutMs / 1000);
   if (!evidence) {
     const src = tlsSourceOf(m);

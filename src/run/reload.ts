@@ -43,8 +43,10 @@ export async function proveReload(ctx: RunContext, record: RunRecord, track: Tra
   };
   const reporter = progressReporter({ component: last.component, isTTY: ctx.progress?.isTTY ?? false, write: ctx.progress?.write ?? (() => undefined), log: ctx.log });
   const timeoutMs = ctx.settings.healthTimeoutSeconds * 1000;
-  const w = await waitHealthy(check, { timeoutMs, clock: ctx.clock ?? realClock, onProgress: reporter.onProgress, ...(ctx.intervalMs !== undefined ? { intervalMs: ctx.intervalMs } : {}) });
-  reporter.done();
+  const w = await waitHealthy(check, {
+    timeoutMs, clock: ctx.clock ?? realClock, onProgress: reporter.onProgress,
+    ...(ctx.intervalMs !== undefined ? { intervalMs: ctx.intervalMs } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}),
+  }).finally(reporter.done);
   if (!w.healthy) return { notReloaded: `${last.component} did not serve the ${expected.certificates} certificates within ${Math.round(timeoutMs / 1000)} s without a restart: ${evidence.detail}` };
   ctx.log.info(`${last.component}: ${evidence.by === "reload" ? "reloaded" : "restarted meanwhile and runs"} the ${expected.certificates} certificates, proven by what it serves`, { detail: evidence.detail, elapsed: `${(w.elapsedMs / 1000).toFixed(1)}s` });
   if (m.component === "kube-apiserver") {

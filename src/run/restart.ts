@@ -81,7 +81,7 @@ export async function proveLast(ctx: RunContext, record: RunRecord, track: Track
     step: last, manifest: m, probes: ctx.probes, expected, nodeName: ctx.nodeName, annotationKey: ctx.settings.annotationKey,
     timeoutMs: ctx.settings.healthTimeoutSeconds * 1000, log: ctx.log,
     ...(ctx.intervalMs !== undefined ? { intervalMs: ctx.intervalMs } : {}), ...(ctx.clock ? { clock: ctx.clock } : {}), ...(ctx.progress ? { progress: ctx.progress } : {}),
-    ...hooks,
+    ...(ctx.signal ? { signal: ctx.signal } : {}), ...hooks,
   });
   const proven = { ...last, proven: { by: evidence.by, detail: evidence.detail, at: Date.now(), identity: evidence.identity ?? {} } };
   return enter(ctx.stateDir, withSteps(record, track, [...steps.slice(0, -1), proven]), track === "restart" ? "proven" : "restarting-previous", ctx.onStep);

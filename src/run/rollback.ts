@@ -16,6 +16,7 @@ import { reloadStep } from "./reload.js";
 import { enter, finish, type RunRecord } from "./state.js";
 import type { Expected } from "./prove.js";
 import { kubeletFallbacks } from "./fallback.js";
+import { isStopped, throwIfStopped } from "../util/stop.js";
 
 const MANIFESTS = LAYOUT.manifestsDir + "/";
 
@@ -52,6 +53,7 @@ export async function rollBackFrom(ctx: RunContext, record: RunRecord): Promise<
         const ref = rb().restart[i]!;
         const step = rb().steps[i];
         if (step?.proven) continue;
+        throwIfStopped(ctx.signal);
         if (ref.action === "reload") {
           // Not restarted by the run: it re-reads the restored files by itself (or is restarted when it does not).
           r = await reloadStep(ctx, r, "rollback", i, expected);
@@ -64,6 +66,8 @@ export async function rollBackFrom(ctx: RunContext, record: RunRecord): Promise<
       }
       r = await enter(ctx.stateDir, { ...r, rollback: { ...rb(), outcome: "healthy" } }, "rolled-back", ctx.onStep);
     } catch (e) {
+      // Stopped (SIGTERM): the rollback is not over; the record stays in its phase for the next run.
+      if (isStopped(e)) throw e;
       const why = e instanceof Error ? e.message : String(e);
       r = await enter(ctx.stateDir, { ...r, rollback: { ...rb(), outcome: why, restoreFailed: r.phase === "rolling-back" } }, "rolled-back", ctx.onStep);
     }

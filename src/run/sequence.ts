@@ -16,12 +16,14 @@ import { ensureKubeletClient } from "./kubelet-client.js";
 import { keepRenewed, previousCannotWork } from "./still-down.js";
 import { enter, finish, type RunRecord } from "./state.js";
 import { refreshRootKubeconfig } from "./root-kubeconfig.js";
+import { throwIfStopped } from "../util/stop.js";
 
 /** Restarts and proves every component of the record that is not proven yet; rolls back on failure. */
 export async function restartAll(ctx: RunContext, record: RunRecord): Promise<RunRecord> {
   // Not obtained (LEASE_TIMEOUT): the record stays, and the next run restarts.
   let r = await ensureKubeletClient(ctx, record);
-  const lease: Lease = await ctx.coordinator.acquire();
+  throwIfStopped(ctx.signal);
+  const lease: Lease = await ctx.coordinator.acquire(ctx.signal);
   const fallbacks = kubeletFallbacks(ctx);
   try {
     const expected: Expected = { apiserverFingerprint: r.apiserver.renewed, credentials: await adminCredentials(ctx.root), certificates: "renewed" };
@@ -30,6 +32,7 @@ export async function restartAll(ctx: RunContext, record: RunRecord): Promise<Ru
         const ref = r.restart[i]!;
         const step = r.steps[i];
         if (step?.proven) continue;
+        throwIfStopped(ctx.signal); // SIGTERM: before the next component, not in the middle of one
         if (ref.action === "reload") {
           // Left running (restartMode minimal): proven reloaded, or restarted when it does not reload in time.
           r = await reloadStep(ctx, r, "restart", i, expected, () => checkLease(lease, ref.component));

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { memoryLogger } from "../log/logger.js";
 import { progressReporter, waitHealthy, type Clock, type Progress } from "./wait.js";
 import type { HealthResult } from "./wait.js";
+import { RenewCertsError } from "../errors.js";
 
 /** A clock that only moves when the code under test sleeps (or a probe takes time). */
 function fakeClock(): Clock & { t: number } {
@@ -59,4 +60,16 @@ test("on a terminal the wait is one line showing the elapsed time, cleared at th
   rep.done();
   assert.deepEqual(written, ["\r\u001b[Kwaiting for kube-scheduler: 3s (answered 500)", "\r\u001b[K"]);
   assert.deepEqual(log.lines, []);
+});
+
+test("a stop (SIGTERM) ends a wait at once with TERMINATED, even while a probe has not answered", async () => {
+  const stop = new AbortController();
+  let probes = 0;
+  // A probe that never answers, on the real clock, and a timeout of an hour: only the stop ends the wait.
+  const waiting = waitHealthy(() => { probes++; stop.abort("SIGTERM"); return new Promise<HealthResult>(() => undefined); }, { timeoutMs: 3_600_000, signal: stop.signal });
+  await assert.rejects(waiting, (e: unknown) => e instanceof RenewCertsError && e.code === "TERMINATED" && e.message === "stopped by SIGTERM");
+  assert.equal(probes, 1);
+  const aborted = new AbortController();
+  aborted.abort("SIGTERM");
+  await assert.rejects(waitHealthy(probe([true]), { timeoutMs: 1000, signal: aborted.signal }), (e: unknown) => e instanceof RenewCertsError && e.code === "TERMINATED");
 });

@@ -10,6 +10,7 @@ export interface HealthResult {
 /** One health probe; it never throws (a failure is an unhealthy result). */
 export type HealthCheck = () => Promise<HealthResult>;
 import type { Logger } from "../log/logger.js";
+import { unlessStopped } from "../util/stop.js";
 
 /** Time as the waiting loop sees it; tests inject a fake one. */
 export interface Clock {
@@ -39,6 +40,8 @@ export interface WaitOptions {
   intervalMs?: number;
   onProgress?: (p: Progress) => void;
   clock?: Clock;
+  /** Aborted (SIGTERM): the wait ends at once with TERMINATED, even in the middle of a probe. */
+  signal?: AbortSignal;
 }
 
 /** The outcome of a wait: healthy or timed out, with the last probe's detail. */
@@ -50,17 +53,17 @@ export interface WaitResult {
   fingerprint: string | undefined;
 }
 
-/** Probes `check` every intervalMs until it is healthy or timeoutMs has passed. Never throws. */
+/** Probes `check` every intervalMs until it is healthy or timeoutMs has passed. Throws only TERMINATED (o.signal aborted). */
 export async function waitHealthy(check: HealthCheck, o: WaitOptions): Promise<WaitResult> {
   const clock = o.clock ?? realClock;
   const interval = o.intervalMs ?? 1000;
   const start = clock.now();
   for (let attempt = 1; ; attempt++) {
-    const r = await check().catch((e: unknown) => ({ healthy: false, detail: String(e), fingerprint: undefined }));
+    const r = await unlessStopped(check().catch((e: unknown) => ({ healthy: false, detail: String(e), fingerprint: undefined })), o.signal);
     const elapsedMs = clock.now() - start;
     if (r.healthy || elapsedMs >= o.timeoutMs) return { healthy: r.healthy, elapsedMs, attempts: attempt, detail: r.detail, fingerprint: r.fingerprint };
     o.onProgress?.({ elapsedMs, attempt, detail: r.detail });
-    await clock.sleep(Math.min(interval, o.timeoutMs - elapsedMs));
+    await unlessStopped(clock.sleep(Math.min(interval, o.timeoutMs - elapsedMs)), o.signal);
   }
 }
 

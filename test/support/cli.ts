@@ -21,3 +21,23 @@ export function cliAsync(args: string[], opts: { env?: NodeJS.ProcessEnv; timeou
     child.once("close", (status, signal) => resolve({ status, signal, stdout, stderr }));
   });
 }
+
+/** The built CLI started in a child process, to signal it: the child, and its end. */
+export function cliChild(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): {
+  child: ReturnType<typeof spawn>;
+  done: Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; endedAt: number }>;
+} {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: "1", ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d: Buffer) => { stdout += d.toString(); });
+  child.stderr!.on("data", (d: Buffer) => { stderr += d.toString(); });
+  const done = new Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; endedAt: number }>((resolve) => {
+    // "exit", not "close": the moment the process ended (its pipes may close later).
+    child.once("exit", (status, signal) => {
+      const endedAt = performance.now();
+      child.once("close", () => resolve({ status, signal, stdout, stderr, endedAt }));
+    });
+  });
+  return { child, done };
+}

@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { needTools, run } from "../support/tools.js";
 import { bootContainer, type Container, type ExecResult } from "./container.js";
 import { debianRoot } from "./debian-root.js";
-import { READY, UNHEALTHY_ONCE } from "./kubelet-main.js";
+import { DOWN, READY, UNHEALTHY_ONCE } from "./kubelet-main.js";
 
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 /** Where the freshly built distribution (dist/renew-certs) is mounted, read-only. */
@@ -159,7 +159,7 @@ test("renew-certs installed on a host booted with a real systemd", { timeout: 90
     const lines = (await runLines(lastInvocation)).map((l) => l.message);
     assert.ok(lines.some((l) => /^info: created \/srv\/renew-certs\/backups \(0700\)/.test(l)), lines.join("\n"));
     assert.ok(lines.some((l) => /^warn: \/home\/alice\/\.kube\/config holds admin\.conf's old client certificate/.test(l)), lines.join("\n"));
-    assert.ok(lines.some((l) => /^info: renewed and healthy: 11 certificate\(s\); 3 component\(s\) restarted and proven new: kube-apiserver \(\w[\w ]+\), kube-controller-manager \(serving certificate\), kube-scheduler \(serving certificate\) backup=\/srv\/renew-certs\/backups\//.test(l)), lines.join("\n"));
+    assert.ok(lines.some((l) => /^info: renewed and healthy: 11 certificate\(s\); 3 component\(s\) restarted and proven new: kube-apiserver \(\w[\w ]+\), kube-controller-manager \((?:serving certificate|process table)\), kube-scheduler \((?:serving certificate|process table)\) backup=\/srv\/renew-certs\/backups\//.test(l)), lines.join("\n"));
     assert.match(await file(METRICS), /^renew_certs_last_run_success 1$/m);
     assert.equal((await readdir(c.path(BACKUPS))).length, 1);
     assert.equal((await stat(c.path("/var/lib/node_exporter/textfile_collector"))).mode & 0o777, 0o755);
@@ -181,7 +181,7 @@ test("renew-certs installed on a host booted with a real systemd", { timeout: 90
     assert.match((await exec(["systemctl", "status", "renew-certs.service", "--no-pager", "-n", "0"])).stdout, /Main PID: \d+ \(code=exited, status=7(\/\w+)?\)/);
     assert.equal(await controlPlane(), before);
     const lines = (await runLines(lastInvocation)).map((l) => l.message);
-    assert.ok(lines.some((l) => /^error: kube-scheduler: a new process runs \(proven by its serving certificate\), but it is not healthy 25 s after its manifest changed: .*\. Rolled back: every renewed file and manifest was restored .* on the previous certificates/.test(l)), lines.join("\n"));
+    assert.ok(lines.some((l) => /^error: kube-scheduler: a new process runs \(proven by its (?:serving certificate|process table)\), but it is not healthy 25 s after its manifest changed: .*\. Rolled back: every renewed file and manifest was restored .* on the previous certificates/.test(l)), lines.join("\n"));
   });
 
   await t.test("journal priorities: journalctl -p warning shows the warnings and errors of the runs and none of their info lines", async () => {
@@ -225,6 +225,57 @@ test("renew-certs installed on a host booted with a real systemd", { timeout: 90
     const allowed = await exec(["systemd-run", "--wait", "--pipe", "-q", "-p", "SystemCallFilter=@system-service", "-p", "SystemCallErrorNumber=EPERM", "/usr/local/bin/renew-certs", "--version"]);
     assert.equal(allowed.status, 0, allowed.stderr);
     assert.match(allowed.stdout, /^\d+\.\d+\.\d+/);
+  });
+
+  await t.test("systemctl stop during a restart: the run says where it stopped at warning, exits 17 at once, leaves no temporary file and no lock, and the next run resumes", async () => {
+    // Due again (the previous files back), and kube-scheduler crash-looping: the run waits for it until stopped.
+    assert.match(ok(await exec(["renew-certs", "restore", "latest", "--backup-dir", "/data/renew-certs"]), "restore"), /restored/);
+    await servingTheCertificateOnDisk();
+    await setConfig("healthTimeoutSeconds", "3600");
+    ok(await exec(["renew-certs", "install"]), "install (TimeoutStartSec for the longer wait)");
+    await writeFile(c.path(DOWN), "kube-scheduler\n");
+    const previous = (await show("renew-certs.service", "InvocationID"))["InvocationID"] ?? "";
+    ok(await exec(["systemctl", "start", "--no-block", "renew-certs.service"]), "start the service");
+    // The event: the job record says kube-scheduler is being restarted (written before its manifest changes and the wait).
+    const record = async (): Promise<{ phase?: string; steps?: { component: string }[] }> => JSON.parse(await file("/var/lib/renew-certs/job.json").catch(() => "{}")) as { phase?: string; steps?: { component: string }[] };
+    for (let i = 0; i < 1200; i++) {
+      const r = await record();
+      if (r.phase === "restarting" && r.steps?.at(-1)?.component === "kube-scheduler") break;
+      await sleep(250);
+    }
+    const before = await record();
+    assert.equal(before.steps?.at(-1)?.component, "kube-scheduler", `the run did not reach kube-scheduler's restart: ${JSON.stringify(before)}`);
+    const sent = Date.now();
+    ok(await exec(["systemctl", "stop", "renew-certs.service"]), "systemctl stop");
+    const stopMs = Date.now() - sent;
+    const p = await runEnded(previous);
+    t.diagnostic(`systemctl stop renew-certs: returned after ${stopMs} ms (SIGTERM, then the run's exit)`);
+    assert.equal(p["ExecMainStatus"], "17", JSON.stringify(p));
+    assert.ok(stopMs < 30_000, `systemctl stop took ${stopMs} ms`);
+    const lines = await runLines(p["InvocationID"]!);
+    const text = lines.map((l) => l.message).join("\n");
+    const warning = lines.find((l) => /^warn: stopped by SIGTERM while restarting kube-scheduler \(its manifest changed at [^)]+\): the next run will prove kube-scheduler is a new, healthy process, then restart the rest$/.test(l.message));
+    assert.ok(warning, text);
+    assert.equal(warning.priority, "4", "at warning priority (journalctl -p warning)");
+    assert.match(text, /^info: released the renew-certs lease$/m);
+    assert.doesNotMatch(text, /^error:|rolling back/m);
+    assert.equal(ok(await c.sh("find /etc/kubernetes /var/lib/renew-certs /var/lib/node_exporter -name '*.renew-certs-*.tmp'"), "temporary files"), "");
+    assert.equal(existsSync(c.path("/var/lib/renew-certs/lock")), false, "the lock is released");
+    assert.equal((await record()).phase, "restarting", "the record stays where the run stopped");
+    assert.match(await file(METRICS), /^renew_certs_last_run_exit_code\{result="stopped by SIGTERM; the next run resumes where it stopped"\} 17$/m);
+    const doctor = (await exec(["renew-certs", "doctor"])).stdout;
+    assert.match(doctor, /^FAIL +last run +.*: failed with exit 17 \(stopped by SIGTERM; the next run resumes where it stopped\)$/m, doctor);
+    assert.match(doctor, /^WARN +interrupted run +the last run stopped while restarting kube-scheduler .*; the next run will prove kube-scheduler is a new, healthy process/m, doctor);
+
+    // kube-scheduler can come back: the next run resumes the restart and finishes.
+    rmSync(c.path(DOWN), { force: true });
+    ok(await exec(["systemctl", "start", "--no-block", "renew-certs.service"]), "start the service again");
+    const again = await runEnded(p["InvocationID"]!);
+    const next = (await runLines(again["InvocationID"]!)).map((l) => l.message).join("\n");
+    assert.equal(again["ExecMainStatus"], "0", next);
+    assert.match(next, /^warn: the last run stopped while restarting kube-scheduler .*: this run will prove kube-scheduler is a new, healthy process/m);
+    assert.match(next, /^info: renewed and healthy: 11 certificate\(s\)/m);
+    await setConfig("healthTimeoutSeconds", "25");
   });
 
   await t.test("a control plane whose certificates expired, its kubelet started after the expiry: the service re-issues the kubelet's certificate and restarts the kubelet under its own hardening, and every component comes back on the renewed certificates", async () => {

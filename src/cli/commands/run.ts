@@ -9,6 +9,7 @@ import { dueSummary } from "../../policy/due.js";
 import { kubeCoordinator } from "../../coordination/kube-coordinator.js";
 import { faultHook, probeInterval } from "../fault.js";
 import { nodeNameOf } from "../../kube/endpoint.js";
+import { renderRunExitCodes } from "../exit-codes.js";
 
 /** Settings for `run`: defaults < the config file < flags, every value checked. */
 export async function runSettings(args: ParsedArgs): Promise<Settings> {
@@ -95,16 +96,7 @@ Options:
                                     no new process after S seconds, 1 to 3600 (default 60)
   --dry-run                         decide and show what would be renewed and restarted; write nothing
 
-Exit codes: 0 not due, disabled, or renewed and healthy; 3 bad configuration;
-4 bad input on disk; 5 another run holds the lock; 6 renewal failed (nothing
-changed); 7 rolled back onto the previous files; 8 rolled back, but not healthy
-on them (or they could not be put back); 9 restart lease not obtained or lost;
-11-14 a certificate kubeadm would not renew this way (a CA where a leaf
-belongs, an unknown critical extension, an expired CA, an impossible validity):
-refused, nothing changed; 15 still down on the renewed certificates (the
-previous ones had expired: kept the renewed ones; the next run tries again).
-README "Exit codes" has the full table.
-
+${renderRunExitCodes()}
 Recovering a cluster whose certificates have expired (nothing answers on
 6443): run "renew-certs run" once; it renews, restarts the kubelet where it
 is stuck, and proves every component on the renewed certificates.
@@ -123,11 +115,13 @@ is stuck, and proves every component on the renewed certificates.
     const settings = { ...configured, nodeName: await nodeNameOf(root, configured.nodeName) };
     const onStep = faultHook(io.env);
     const intervalMs = probeInterval(io.env);
+    // SIGTERM stops a run at its next wait or step (exit 17); a dry run writes nothing, so it ends as by default.
+    const signal = bool(args, "dry-run") ? undefined : io.stopOnSigterm?.();
     const outcome = await runJob({
       root, settings, dryRun: bool(args, "dry-run"), log: io.log,
       progress: { isTTY: io.isTTY, write: io.stdout },
       coordinator: kubeCoordinator({ root, settings, log: io.log }),
-      ...(onStep ? { onStep } : {}), ...(intervalMs ? { intervalMs } : {}),
+      ...(onStep ? { onStep } : {}), ...(intervalMs ? { intervalMs } : {}), ...(signal ? { signal } : {}),
     });
     if (outcome.kind === "dry-run") {
       io.stdout(`${dueSummary(outcome.decision, settings)}\n` +
