@@ -2,7 +2,7 @@ import type { ErrorCode } from "../errors.js";
 
 /**
  * Exit codes, in one place. 0: success (including "not due" and "disabled").
- * Documented in the README's "Exit codes" table; keep the two in step.
+ * Documented in docs/exit-codes.md (its table is checked against this one by exit-codes.test.ts).
  */
 export const EXIT = {
   OK: 0,

@@ -2,7 +2,7 @@
 // output (`list-timers -o json`: microseconds since the epoch; `show --timestamp=unix`: "@seconds"),
 // and said as people read it: "Wed 2026-12-02 00:00 UTC (in 2 h 34 min)", "failed with exit 7 (…)".
 
-/** What `renew-certs run` exits with, for people (the README's exit code table). */
+/** What `renew-certs run` exits with, for people (docs/exit-codes.md). */
 export const RUN_EXIT_MEANINGS: Readonly<Record<number, string>> = Object.freeze({
   0: "succeeded",
   1: "unexpected failure",

@@ -103,7 +103,7 @@ on them (or they could not be put back); 9 restart lease not obtained or lost;
 belongs, an unknown critical extension, an expired CA, an impossible validity):
 refused, nothing changed; 15 still down on the renewed certificates (the
 previous ones had expired: kept the renewed ones; the next run tries again).
-README "Exit codes" has the full table.
+docs/exit-codes.md has the full table.
 
 Recovering a cluster whose certificates have expired (nothing answers on
 6443): run "renew-certs run" once; it renews, restarts the kubelet where it
