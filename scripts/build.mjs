@@ -58,7 +58,7 @@ if (!values["bundle-only"]) {
     const blob = join(work, "renew-certs.blob");
     const seaConfig = join(work, "sea-config.json");
     // Node's own code cache of the bundle's top-level code: a start-up that status can afford
-    // (README, "What status loads"). V8 rejects it under other V8 flags, which only slows the start.
+    // (docs/design.md, "What status loads"). V8 rejects it under other V8 flags, which only slows the start.
     const config = { main: bundle, output: blob, useCodeCache: true, disableExperimentalSEAWarning: true };
     await writeFile(seaConfig, JSON.stringify(config));
     const prep = spawnSync(process.execPath, ["--experimental-sea-config", seaConfig], { encoding: "utf8" });

@@ -21,7 +21,7 @@ export function rolloutWarnings(cp: ControlPlaneDocument): string[] {
   const days = getIn(cp.doc.toJS(), [...cp.specPath, ...field]);
   if (days === undefined || days === null) return [];
   return [
-    `${cp.label} also sets ${[...cp.specPath, ...field].join(".")}: ${String(days)}: Cluster API will still replace each control-plane machine ${String(days)} days before the expiry recorded in its KubeadmConfig's ${CERTIFICATES_EXPIRY_ANNOTATION} annotation, which renewal in place does not update; keep one of the two mechanisms (see "capi patch" in the README)`,
+    `${cp.label} also sets ${[...cp.specPath, ...field].join(".")}: ${String(days)}: Cluster API will still replace each control-plane machine ${String(days)} days before the expiry recorded in its KubeadmConfig's ${CERTIFICATES_EXPIRY_ANNOTATION} annotation, which renewal in place does not update; keep one of the two mechanisms (see docs/cluster-api.md)`,
   ];
 }
 

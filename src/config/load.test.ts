@@ -229,14 +229,14 @@ test("the JSON schema lists every setting and rejects unknown ones", () => {
   assert.equal(SETTINGS_SCHEMA.additionalProperties, false);
 });
 
-test("the README's configuration table documents every setting with its default", async () => {
+test("the configuration page's table (docs/configuration.md) documents every setting with its default", async () => {
   const { readFile } = await import("node:fs/promises");
-  const readme = await readFile(new URL("../../../README.md", import.meta.url), "utf8");
+  const page = await readFile(new URL("../../../docs/configuration.md", import.meta.url), "utf8");
   for (const k of SETTING_NAMES) {
-    const row = readme.split("\n").find((l) => l.startsWith(`| \`${k}\` |`));
-    assert.ok(row, `README has a row for ${k}`);
+    const row = page.split("\n").find((l) => l.startsWith(`| \`${k}\` |`));
+    assert.ok(row, `docs/configuration.md has a row for ${k}`);
     const d = DEFAULT_SETTINGS[k];
     const shown = Array.isArray(d) ? `[${d.join(", ")}]` : typeof d === "string" ? (d === "" ? '""' : d) : String(d);
-    assert.ok(row.includes(`\`${shown}\``), `README row of ${k} shows its default ${shown}: ${row}`);
+    assert.ok(row.includes(`\`${shown}\``), `docs/configuration.md row of ${k} shows its default ${shown}: ${row}`);
   }
 });

@@ -1,6 +1,6 @@
 import type { Settings } from "./settings.js";
 
-/** What one setting is for people (config file comments, README) and what a valid value looks like. */
+/** What one setting is for people (config file comments, docs/configuration.md) and what a valid value looks like. */
 export interface SettingField {
   /** What the setting does, one sentence, with its unit. */
   description: string;

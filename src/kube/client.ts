@@ -25,7 +25,7 @@ export interface KubeClient {
 /**
  * A small JSON client over node:https with mutual TLS. Why not @kubernetes/client-node: it is
  * ESM-only with a large dependency tree, which the single-file executable would carry into every
- * start, for five REST calls (see the README's design section).
+ * start, for five REST calls (see docs/design.md, "The Kubernetes client").
  */
 export function kubeClient(endpoint: Endpoint, creds: ClientCredentials, timeoutMs = 5000): KubeClient {
   const call = <T>(method: string, path: string, body?: unknown): Promise<T> =>

@@ -5,7 +5,7 @@
 // collections, multi-line or non-string scalars, tabs…), for which the caller uses the yaml
 // library. A test checks that whatever it accepts, it reads exactly as the yaml library does.
 // It only reads: a renewal edits kubeconfigs as it edits every YAML file (util/yaml-splice.ts).
-// Why it is kept, measured: README, "What status loads".
+// Why it is kept, measured: docs/design.md, "What status loads".
 
 /** A value of the subset: a string, a list or a mapping. */
 export type Value = string | Value[] | { [key: string]: Value };
