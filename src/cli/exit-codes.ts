@@ -21,6 +21,7 @@ export const EXIT = {
   CA_NOT_VALID: 13,
   BAD_VALIDITY: 14,
   STILL_DOWN: 15,
+  KUBELET_DOWN: 16,
 } as const;
 
 /** The exit code for an error code. */
@@ -41,6 +42,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case "CA_NOT_VALID": return EXIT.CA_NOT_VALID;
     case "BAD_VALIDITY": return EXIT.BAD_VALIDITY;
     case "STILL_DOWN": return EXIT.STILL_DOWN;
+    case "KUBELET_DOWN": return EXIT.KUBELET_DOWN;
     case "INTERNAL": return EXIT.FAILURE;
   }
 }

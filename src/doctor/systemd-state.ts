@@ -19,6 +19,7 @@ export const RUN_EXIT_MEANINGS: Readonly<Record<number, string>> = Object.freeze
   13: "a CA has expired or is not yet valid; nothing was changed",
   14: "a renewed certificate would not be valid for a moment; nothing was changed",
   15: "a component is still down on the renewed certificates; the previous ones had expired, so they were kept, and the next run tries again",
+  16: "the kubelet was not running and nothing in the run would have started it; nothing was changed",
 });
 
 /** A date and how far it is from `now`, in UTC: "Wed 2026-12-02 00:00 UTC (in 2 h 34 min)". Pure. */

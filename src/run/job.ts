@@ -1,8 +1,9 @@
-// The scheduled job, as named steps driven by its persisted state machine (state.ts):
-// decide (decide.ts) → renew (renew-step.ts) → restart and prove each component (sequence.ts,
-// restart.ts, prove.ts) → finish; a component that does not come back → roll back (rollback.ts);
-// a run that finds an unfinished one → resume it first (resume.ts). The metrics file is written
-// after every run, whatever happened.
+// The scheduled job, as named steps driven by its persisted state machine (state.ts): is there a
+// kubelet (kubelet-check.ts) → decide (decide.ts) → renew (renew-step.ts) → restart and prove each
+// component (sequence.ts, restart.ts, prove.ts) → finish; a component that does not come back →
+// roll back (rollback.ts); a run that finds an unfinished one → resume it first (resume.ts). The
+// metrics file is written after every run, whatever happened, except one refused for a kubelet that
+// does not run: that one writes nothing at all.
 import type { Settings } from "../config/settings.js";
 import type { Logger } from "../log/logger.js";
 import { scanInventory, type Inventory } from "../inventory/scan.js";
@@ -13,6 +14,7 @@ import { RenewCertsError } from "../errors.js";
 import { NO_COORDINATION, type Coordinator } from "./coordinator.js";
 import { realProbes, type RunContext } from "./context.js";
 import { decide } from "./decide.js";
+import { checkKubeletRuns } from "./kubelet-check.js";
 import { renewForRun } from "./renew-step.js";
 import { complete, restartAll } from "./sequence.js";
 import { resume } from "./resume.js";
@@ -67,6 +69,8 @@ export async function runJob(o: RunJobOptions): Promise<RunOutcome> {
   let success = false;
   let renewedAt: Date | undefined;
   let inv: Inventory | undefined;
+  // Before the first write (the lock's directory included): a run no kubelet could carry out is refused.
+  await checkKubeletRuns(ctx);
   const held = o.dryRun ? undefined : await lockAndRecover(o.root, o.log, s.lockTimeoutSeconds * 1000);
   try {
     inv = await scanInventory(o.root);
