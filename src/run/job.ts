@@ -69,8 +69,12 @@ export async function runJob(o: RunJobOptions): Promise<RunOutcome> {
   let success = false;
   let renewedAt: Date | undefined;
   let inv: Inventory | undefined;
-  // Before the first write (the lock's directory included): a run no kubelet could carry out is refused.
-  await checkKubeletRuns(ctx);
+  // Before the first write (the lock's directory included): a run no kubelet could carry out is
+  // refused. A dry run shows its plan all the same, and says that the real run would be refused.
+  await checkKubeletRuns(ctx).catch((e: unknown) => {
+    if (!(o.dryRun && e instanceof RenewCertsError && e.code === "KUBELET_DOWN")) throw e;
+    o.log.warn(`a real run would be refused (exit 16): ${e.message}`);
+  });
   const held = o.dryRun ? undefined : await lockAndRecover(o.root, o.log, s.lockTimeoutSeconds * 1000);
   try {
     inv = await scanInventory(o.root);
