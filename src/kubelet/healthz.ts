@@ -31,8 +31,19 @@ export async function healthzEndpointOf(root: string): Promise<{ host: string; p
   return { host, port };
 }
 
-/** One GET of http://host:port/healthz: ok only for 200 "ok"; `detail` says what answered (or did not). */
-export function getHealthz(at: { host: string; port: number }, timeoutMs: number): Promise<{ ok: boolean; detail: string }> {
+/**
+ * What one GET of healthz found: ok only for 200 "ok"; `slow` when something accepted the
+ * connection but did not answer in time (a kubelet that runs on a busy host, not a stopped one).
+ */
+export interface HealthzResult {
+  ok: boolean;
+  slow?: true;
+  /** What answered, or did not: "http://127.0.0.1:10248/healthz: connection refused". */
+  detail: string;
+}
+
+/** One GET of http://host:port/healthz (see HealthzResult). */
+export function getHealthz(at: { host: string; port: number }, timeoutMs: number): Promise<HealthzResult> {
   const url = `http://${at.host.includes(":") ? `[${at.host}]` : at.host}:${at.port}/healthz`;
   return new Promise((resolve) => {
     const req = request({ host: at.host, port: at.port, path: "/healthz", method: "GET", timeout: timeoutMs }, (res) => {
@@ -44,7 +55,10 @@ export function getHealthz(at: { host: string; port: number }, timeoutMs: number
         resolve({ ok, detail: ok ? `${url} answered ok` : `${url} answered ${res.statusCode ?? 0} ${JSON.stringify(body.trim())}` });
       });
     });
-    req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
+    req.on("timeout", () => {
+      resolve({ ok: false, slow: true, detail: `${url}: accepts connections but did not answer within ${timeoutMs / 1000} s` });
+      req.destroy();
+    });
     req.on("error", (e: NodeJS.ErrnoException) => resolve({ ok: false, detail: `${url}: ${e.code === "ECONNREFUSED" ? "connection refused" : e.message}` }));
     req.end();
   });
@@ -54,7 +68,7 @@ export function getHealthz(at: { host: string; port: number }, timeoutMs: number
  * Asks the kubelet under `root` for its healthz until it answers ok or `withinMs` has passed
  * (a kubelet restarting at this moment answers again within a second or two).
  */
-export async function kubeletHealthz(root: string, o: { withinMs?: number; timeoutMs?: number; sleep?: (ms: number) => Promise<void> } = {}): Promise<{ ok: boolean; detail: string }> {
+export async function kubeletHealthz(root: string, o: { withinMs?: number; timeoutMs?: number; sleep?: (ms: number) => Promise<void> } = {}): Promise<HealthzResult> {
   const at = await healthzEndpointOf(root);
   if (!at) return { ok: false, detail: `healthz is turned off (healthzPort: 0 in ${join(root, KUBELET_CONFIG)})` };
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));

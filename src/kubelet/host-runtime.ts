@@ -37,9 +37,10 @@ export function hostRuntime(run: typeof exec = exec): NodeRuntime {
       if (h.ok) return { state: "running", detail: h.detail };
       const active = await run("systemctl", ["is-active", "kubelet"]);
       const unit = active.status === 127 ? undefined : active.stdout.trim() || "unknown";
-      // healthz turned off in the kubelet's config: systemd alone says whether it runs.
-      if (!(await healthzEndpointOf("/"))) {
-        return unit === undefined ? { state: "unknown", detail: h.detail } : { state: unit === "active" ? "running" : "down", detail: `kubelet.service is ${unit}; ${h.detail}` };
+      // healthz turned off in the kubelet's config, or slow to answer on a loaded host: systemd alone says whether it runs.
+      if (h.slow || !(await healthzEndpointOf("/"))) {
+        const runs = unit === "active" || unit === "activating" || unit === "reloading";
+        return unit === undefined ? { state: "unknown", detail: h.detail } : { state: runs ? "running" : "down", detail: `kubelet.service is ${unit}; ${h.detail}` };
       }
       return { state: "down", detail: unit === undefined ? h.detail : `kubelet.service is ${unit}; ${h.detail}` };
     },

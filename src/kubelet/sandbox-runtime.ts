@@ -41,7 +41,8 @@ export function sandboxRuntime(root: string): NodeRuntime {
     async kubeletHealth() {
       // The double serves its healthz where the sandbox's kubelet config says, as the real one.
       const h = await kubeletHealthz(root);
-      return { state: h.ok ? "running" : "down", detail: h.detail };
+      // Something listens but is slow to answer (a loaded host): not a stopped kubelet.
+      return { state: h.ok ? "running" : h.slow ? "unknown" : "down", detail: h.detail };
     },
     async kubeletLog(sinceMs) {
       const text = await readFile(join(root, KUBELET_LOG), "utf8").catch(() => "");
