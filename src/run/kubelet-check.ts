@@ -41,7 +41,7 @@ export function withoutKubelet(o: {
 /** Refuses (KUBELET_DOWN) a run that would wait for a kubelet that does not run (see the top of this file). */
 export async function checkKubeletRuns(ctx: RunContext): Promise<void> {
   const health = await ctx.runtime.kubeletHealth();
-  if (health.state === "running") return ctx.log.debug("the kubelet runs", { detail: health.detail });
+  if (health.state === "running") return; // the usual case: not a word (a run that is not due logs one line)
   if (health.state === "unknown") return ctx.log.debug(`could not tell whether the kubelet runs: ${health.detail}`);
   // Read only: the lock is not taken yet, and a refused run must leave nothing behind.
   await checkControlPlane(ctx.root);
