@@ -21,9 +21,9 @@ test("a due run with the kubelet stopped is refused before its first write: exit
   const { root, kubelet } = await simulatedHost(t, { ageDays: 300 });
   const at = await healthzEndpointOf(root);
   assert.ok(at && at.port !== 10248, "the sandbox's kubelet config names a free healthz port");
-  assert.deepEqual(await getHealthz(at, 2000), { ok: true, detail: `http://127.0.0.1:${at.port}/healthz answered ok` }, "the double answers healthz like the real kubelet");
+  assert.deepEqual(await getHealthz(at, 60_000), { ok: true, detail: `http://127.0.0.1:${at.port}/healthz answered ok` }, "the double answers healthz like the real kubelet");
   await kubelet.stopService();
-  assert.equal((await getHealthz(at, 2000)).ok, false);
+  assert.equal((await getHealthz(at, 60_000)).ok, false);
   assert.ok(kubelet.running("kube-apiserver"), "systemctl stop kubelet leaves the containers running");
   const config = join(root, "renew-certs.yaml");
   await writeFile(config, "nodeName: cp-1\nhealthTimeoutSeconds: 300\n");
