@@ -33,7 +33,8 @@ export async function healthzEndpointOf(root: string): Promise<{ host: string; p
 
 /**
  * What one GET of healthz found: ok only for 200 "ok"; `slow` when something accepted the
- * connection but did not answer in time (a kubelet that runs on a busy host, not a stopped one).
+ * connection but did not answer in time, or dropped it (a kubelet that runs on a busy host, or
+ * restarts, not a stopped one).
  */
 export interface HealthzResult {
   ok: boolean;
@@ -59,7 +60,8 @@ export function getHealthz(at: { host: string; port: number }, timeoutMs: number
       resolve({ ok: false, slow: true, detail: `${url}: accepts connections but did not answer within ${timeoutMs / 1000} s` });
       req.destroy();
     });
-    req.on("error", (e: NodeJS.ErrnoException) => resolve({ ok: false, detail: `${url}: ${e.code === "ECONNREFUSED" ? "connection refused" : e.message}` }));
+    // Only "connection refused" says that nothing listens; a connection reset or hung up is a busy or restarting kubelet.
+    req.on("error", (e: NodeJS.ErrnoException) => resolve(e.code === "ECONNREFUSED" ? { ok: false, detail: `${url}: connection refused` } : { ok: false, slow: true, detail: `${url}: ${e.message}` }));
     req.end();
   });
 }
