@@ -25,6 +25,7 @@ export type ErrorCode =
   | "ROLLED_BACK" // the control plane did not come back; the previous files were restored
   | "ROLLBACK_FAILED" // the control plane did not come back and restoring failed too
   | "STILL_DOWN" // a component did not come back, and the previous certificates cannot work: kept the renewed ones
+  | "KUBELET_DOWN" // the kubelet does not run and nothing in the run would start it: refused before the first write
   | "LEASE_TIMEOUT" // another host kept the restart lease, or the other API servers were unhealthy
   | "DOCTOR_FAIL" // doctor found a failure
   | "LEAF_IS_CA" // a certificate kubeadm keeps as a leaf is a CA: never re-issued

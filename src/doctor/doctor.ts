@@ -10,7 +10,7 @@ import { exists } from "../util/fs.js";
 import { kubeClient, ApiUnreachableError, type KubeClient } from "../kube/client.js";
 import { checkAnnotations, checkCas, checkCertificates, checkInterrupted, type DoctorContext } from "./checks.js";
 import { checkRunning } from "./running.js";
-import { checkRecovery } from "./recovery.js";
+import { checkKubelet, checkRecovery } from "./recovery.js";
 import { nodeNameOf } from "../kube/endpoint.js";
 import { checkLastRun, checkTimer, checkUnits } from "./host-checks.js";
 import { worst, type Finding, type Severity } from "./findings.js";
@@ -73,6 +73,7 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
     ...(installed ? await checkTimer(c) : []),
     ...(await checkLastRun(c)),
     ...(await checkRecovery(c)),
+    ...(await checkKubelet(c)),
     ...(await checkInterrupted(c)),
     ...checkCertificates(c),
     ...checkCas(c),

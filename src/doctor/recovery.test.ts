@@ -53,3 +53,14 @@ test("a kubelet restarted since it logged sources aren't ready is not stuck", ()
   assert.deepEqual(stuckLines([stuck]), [stuck]);
   assert.deepEqual(stuckLines([stuck, `I1202 00:00:02.000000 1 kubelet.go:0] "Starting kubelet"`]), []);
 });
+
+test("doctor says the kubelet runs while it answers its healthz, and that it does not once stopped, with the command that starts it", async (t) => {
+  const h = await simulatedHost(t, { ageDays: 10 });
+  const kubeletFinding = async () => (await runDoctor({ root: h.root, systemd: noSystemd, api: () => Promise.resolve(undefined) })).findings.find((x) => x.check === "kubelet");
+  assert.equal((await kubeletFinding())?.severity, "OK");
+  await h.kubelet.stopService();
+  const f = await kubeletFinding();
+  assert.equal(f?.severity, "FAIL");
+  assert.match(f.detail, /^not running \(http:\/\/127\.0\.0\.1:\d+\/healthz: connection refused\): nothing restarts the control plane's static pods, and renew-certs run refuses to start \(exit 16\)$/);
+  assert.equal(f.fix, "systemctl start kubelet");
+});

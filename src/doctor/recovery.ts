@@ -24,6 +24,22 @@ export function stuckLines(log: readonly string[]): string[] {
   return log.slice(start + 1).filter((l) => l.includes(SOURCES_NOT_READY));
 }
 
+/**
+ * Whether the kubelet runs (its healthz): nothing restarts a static pod without it, and `run`
+ * refuses to start (exit 16) unless it re-issues the kubelet's expired client certificate. No
+ * finding where renew-certs cannot tell (a --root without a kubelet it can reach).
+ */
+export async function checkKubelet(c: DoctorContext): Promise<Finding[]> {
+  const h = await (c.runtime ?? nodeRuntimeOf(c.root)).kubeletHealth();
+  if (h.state === "unknown") return [];
+  if (h.state === "running") return [finding("kubelet", "OK", `runs (${h.detail})`)];
+  const cert = c.inv.kubelet.cert;
+  if (cert && cert.notAfter.getTime() <= c.now.getTime()) {
+    return [finding("kubelet", "FAIL", `not running (${h.detail}); its client certificate expired on ${cert.notAfter.toISOString()}: renew-certs run re-issues it and restarts the kubelet`, "renew-certs run")];
+  }
+  return [finding("kubelet", "FAIL", `not running (${h.detail}): nothing restarts the control plane's static pods, and renew-certs run refuses to start (exit 16)`, "systemctl start kubelet")];
+}
+
 /** One finding when the control plane is down in the way an expiry leaves it; none otherwise. */
 export async function checkRecovery(c: DoctorContext): Promise<Finding[]> {
   const manifest = join(c.root, LAYOUT.manifestsDir, "kube-apiserver.yaml");

@@ -2,6 +2,7 @@
 // kubelet`, and the CRI through the crictl the host has. A missing tool is said once, with what to
 // install; renew-certs never talks to containerd's socket behind the kubelet's back otherwise.
 import { exec, type ExecResult } from "../host/systemd.js";
+import { healthzEndpointOf, kubeletHealthz } from "./healthz.js";
 import { RuntimeUnavailableError, type NodeRuntime, type RuntimeContainer } from "./runtime.js";
 
 /** crictl ps -a -o json, as much as is read. */
@@ -31,6 +32,18 @@ export function parseCrictlPs(json: string): RuntimeContainer[] {
 export function hostRuntime(run: typeof exec = exec): NodeRuntime {
   return {
     name: "systemd and crictl",
+    async kubeletHealth() {
+      const h = await kubeletHealthz("/");
+      if (h.ok) return { state: "running", detail: h.detail };
+      const active = await run("systemctl", ["is-active", "kubelet"]);
+      const unit = active.status === 127 ? undefined : active.stdout.trim() || "unknown";
+      // healthz turned off in the kubelet's config, or slow to answer on a loaded host: systemd alone says whether it runs.
+      if (h.slow || !(await healthzEndpointOf("/"))) {
+        const runs = unit === "active" || unit === "activating" || unit === "reloading";
+        return unit === undefined ? { state: "unknown", detail: h.detail } : { state: runs ? "running" : "down", detail: `kubelet.service is ${unit}; ${h.detail}` };
+      }
+      return { state: "down", detail: unit === undefined ? h.detail : `kubelet.service is ${unit}; ${h.detail}` };
+    },
     async kubeletLog(sinceMs) {
       const r = await run("journalctl", ["-u", "kubelet", "--since", `@${Math.floor(sinceMs / 1000)}`, "-o", "cat", "--no-pager"]);
       return r.status === 0 ? r.stdout.split("\n").filter((l) => l !== "") : [];

@@ -20,6 +20,13 @@ export interface RuntimeContainer {
   createdAt: number;
 }
 
+/** Whether the kubelet runs: "unknown" where renew-certs cannot tell (a --root without a kubelet it can reach). */
+export interface KubeletHealth {
+  state: "running" | "down" | "unknown";
+  /** What was seen: "http://127.0.0.1:10248/healthz: connection refused; kubelet.service is inactive". */
+  detail: string;
+}
+
 /** What went wrong with the node's tools: said once, with what to do. */
 export class RuntimeUnavailableError extends Error {}
 
@@ -27,6 +34,8 @@ export class RuntimeUnavailableError extends Error {}
 export interface NodeRuntime {
   /** For people: "systemd and crictl", "the kubelet double". */
   readonly name: string;
+  /** Whether the kubelet runs and answers its healthz (asked again for up to a few seconds). */
+  kubeletHealth(): Promise<KubeletHealth>;
   /** The kubelet's log lines since `sinceMs` (epoch ms). */
   kubeletLog(sinceMs: number): Promise<string[]>;
   /** `systemctl restart kubelet`: resolves once the kubelet runs again. */
@@ -40,7 +49,8 @@ export interface NodeRuntime {
 /** No way to act on the node (a --root that is neither "/" nor a running sandbox). */
 export function noRuntime(root: string): NodeRuntime {
   const fail = (): never => { throw new RuntimeUnavailableError(`--root ${root} is not this host's "/" and no kubelet double runs there: renew-certs cannot restart its kubelet`); };
-  return { name: "none", kubeletLog: () => Promise.resolve([]), restartKubelet: async () => fail(), containers: () => Promise.resolve([]), stopContainer: async () => fail() };
+  const kubeletHealth = (): Promise<KubeletHealth> => Promise.resolve({ state: "unknown", detail: `--root ${root} is not this host's "/" and no kubelet double runs there` });
+  return { name: "none", kubeletHealth, kubeletLog: () => Promise.resolve([]), restartKubelet: async () => fail(), containers: () => Promise.resolve([]), stopContainer: async () => fail() };
 }
 
 /** The node runtime of `root`: the host's tools for "/", the kubelet double's for a sandbox it runs. */

@@ -4,6 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { request } from "node:http";
+import { kubeletHealthz } from "./healthz.js";
 import { RuntimeUnavailableError, type NodeRuntime, type RuntimeContainer } from "./runtime.js";
 
 /** Where the kubelet double writes its control endpoint ("127.0.0.1:PORT"), relative to the root. */
@@ -37,6 +38,12 @@ async function call(root: string, method: string, path: string): Promise<string>
 export function sandboxRuntime(root: string): NodeRuntime {
   return {
     name: "the kubelet double",
+    async kubeletHealth() {
+      // The double serves its healthz where the sandbox's kubelet config says, as the real one.
+      const h = await kubeletHealthz(root);
+      // Something listens but is slow to answer (a loaded host): not a stopped kubelet.
+      return { state: h.ok ? "running" : h.slow ? "unknown" : "down", detail: h.detail };
+    },
     async kubeletLog(sinceMs) {
       const text = await readFile(join(root, KUBELET_LOG), "utf8").catch(() => "");
       const year = new Date(sinceMs).getUTCFullYear();

@@ -100,6 +100,33 @@ export async function newProcessEvidence(step: ComponentStep, m: ManifestInfo, o
   return { proven: false, by: "", detail: notes.join("; ") || "no source shows the process" };
 }
 
+/** How the proof of a rollback says that a component was never replaced (ComponentStep.proven.by). */
+export const UNCHANGED = "unchanged process";
+
+/**
+ * The evidence that `before`, the process that ran before the renewal, still runs `m`'s component:
+ * the same in-memory certificate (and, where the process table shows them, the same pids). Such a
+ * process never loaded the renewed files: once they are restored it runs the previous ones and
+ * needs no restart. Undefined when it is gone, or when nothing identified it before.
+ */
+export async function unchangedEvidence(before: Identity, m: ManifestInfo, probes: IdentityProbes): Promise<Evidence | undefined> {
+  const src = tlsSourceOf(m);
+  const parts: string[] = [];
+  if (src && before.tls) {
+    const now = await probes.tls(src.endpoint, src.servername);
+    if (!now || !sameFingerprint(now.fingerprint, before.tls.fingerprint)) return undefined;
+    const started = before.tls.startedAt !== undefined ? `, started ${new Date(before.tls.startedAt).toISOString()}` : "";
+    parts.push(`${src.label} ${before.tls.fingerprint.slice(0, 23)}…${started}`);
+  }
+  if (before.pids?.length) {
+    const pids = probes.processes(m.component).map((p) => p.pid);
+    if (!before.pids.every((p) => pids.includes(p))) return undefined;
+    parts.push(`pid ${before.pids.join(", ")}`);
+  }
+  if (parts.length === 0) return undefined;
+  return { proven: true, by: UNCHANGED, detail: `still the process that ran before the renewal (${parts.join("; ")}): it runs the previous files; not restarted`, identity: before };
+}
+
 /** Whether the component still is the process that was proven (for the check before the verdict). */
 export async function stillProven(step: ComponentStep, m: ManifestInfo, probes: IdentityProbes): Promise<{ ok: boolean; detail: string }> {
   const src = tlsSourceOf(m);

@@ -67,14 +67,24 @@ test("a due run renews, restarts each component once in order, proves each a new
   assert.equal((await runJob({ root, settings, log, ...fast })).kind, "not-due");
 });
 
-test("renewed files and a kubelet that restarts nothing: the API server reloads its serving certificate by itself, and the run still fails without a word of health", async (t) => {
+test("renewed files and a kubelet that restarts nothing: no word of health on the renewed certificates; the rollback finds kube-apiserver still the process from before the renewal, on the previous files, and ends at once with exit 7", async (t) => {
   const { root, kubelet } = await host(t, 300, undefined, true);
+  const before = controlPlane(await snapshot(root));
   const log = memoryLogger();
-  const err = await fails({ root, settings: { ...settings, manifests: ["kube-apiserver"], healthTimeoutSeconds: 2 }, log, ...fast });
-  assert.ok([7, 8].includes(exitCodeFor(err.code)), `${err.code}: ${err.message}`);
+  // No fallback within the wait: a kubelet that never acts, and nothing else restarts kube-apiserver.
+  const err = await fails({ root, settings: { ...settings, healthTimeoutSeconds: 2, fallbackAfterSeconds: 600 }, log, ...fast });
+  assert.equal(err.code, "ROLLED_BACK", err.message);
+  assert.equal(exitCodeFor(err.code), 7);
   assert.match(err.message, /^kube-apiserver: still the process started \d\d:\d\d:\d\d \(loopback certificate unchanged\).* 2 s after its manifest changed/);
-  assert.deepEqual(healthyLines(log).map((l) => l.msg), [], "no line claims health");
+  assert.match(err.message, /Rolled back: .*kube-apiserver, never replaced by the kubelet, was proven still the process from before the renewal \(not restarted\), healthy on the previous certificates/);
+  assert.deepEqual(healthyLines(log).filter((l) => /renewed/.test(l.msg)).map((l) => l.msg), [], "no line claims health on the renewed certificates");
+  const kept = log.lines.filter((l) => /^kube-apiserver: still the process that ran before the renewal \(loopback certificate [0-9A-F:]{23}…, started \S+Z\): it runs the previous files; not restarted$/.test(l.msg));
+  assert.equal(kept.length, 1, log.lines.map((l) => l.msg).join("\n"));
+  // A rollback that waited for a restart would have ended ROLLBACK_FAILED (exit 8): the frozen kubelet never restarts anything.
+  assert.ok(!log.lines.some((l) => /not restarted by the kubelet|restarting the kubelet/.test(l.msg)), "no fallback");
   assert.equal(kubelet.restarts("kube-apiserver"), 0);
+  assert.deepEqual(controlPlane(await snapshot(root)), before, "every file and manifest as before");
+  assert.equal(await readRunRecord(join(root, "var/lib/renew-certs")), undefined, "the rollback is reported and the record gone");
 });
 
 test("a component that never comes back is rolled back: every file byte-identical to before, each restarted component proven on the previous certificates, exit code 7", async (t) => {

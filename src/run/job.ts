@@ -1,9 +1,10 @@
-// The scheduled job, as named steps driven by its persisted state machine (state.ts):
-// decide (decide.ts) → renew (renew-step.ts) → restart and prove each component (sequence.ts,
-// restart.ts, prove.ts) → finish; a component that does not come back → roll back (rollback.ts);
-// a run that finds an unfinished one → resume it first (resume.ts). The metrics file is written
-// after every run, whatever happened. A run asked to stop (SIGTERM: `signal`) stops at its next
-// wait or step (util/stop.ts) and says where it stopped and what the next run will do (TERMINATED).
+// The scheduled job, as named steps driven by its persisted state machine (state.ts): is there a
+// kubelet (kubelet-check.ts) → decide (decide.ts) → renew (renew-step.ts) → restart and prove each
+// component (sequence.ts, restart.ts, prove.ts) → finish; a component that does not come back →
+// roll back (rollback.ts); a run that finds an unfinished one → resume it first (resume.ts). The
+// metrics file is written after every run, whatever happened, except one refused for a kubelet that
+// does not run: that one writes nothing at all. A run asked to stop (SIGTERM: `signal`) stops at its
+// next wait or step (util/stop.ts) and says where it stopped and what the next run will do (TERMINATED).
 import type { Settings } from "../config/settings.js";
 import type { Logger } from "../log/logger.js";
 import { scanInventory, type Inventory } from "../inventory/scan.js";
@@ -14,6 +15,7 @@ import { RenewCertsError } from "../errors.js";
 import { NO_COORDINATION, type Coordinator } from "./coordinator.js";
 import { realProbes, type RunContext } from "./context.js";
 import { decide } from "./decide.js";
+import { checkKubeletRuns } from "./kubelet-check.js";
 import { renewForRun } from "./renew-step.js";
 import { complete, restartAll } from "./sequence.js";
 import { resume } from "./resume.js";
@@ -74,6 +76,12 @@ export async function runJob(o: RunJobOptions): Promise<RunOutcome> {
   let failure: unknown;
   let renewedAt: Date | undefined;
   let inv: Inventory | undefined;
+  // Before the first write (the lock's directory included): a run no kubelet could carry out is
+  // refused. A dry run shows its plan all the same, and says that the real run would be refused.
+  await checkKubeletRuns(ctx).catch((e: unknown) => {
+    if (!(o.dryRun && e instanceof RenewCertsError && e.code === "KUBELET_DOWN")) throw e;
+    o.log.warn(`a real run would be refused (exit 16): ${e.message}`);
+  });
   const held = o.dryRun ? undefined : await lockAndRecover(o.root, o.log, s.lockTimeoutSeconds * 1000, o.signal).catch((e: unknown) => {
     throw isStopped(e) ? new RenewCertsError("TERMINATED", `${e.message} while waiting for the lock: this run wrote nothing`, { cause: e }) : e;
   });

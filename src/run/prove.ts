@@ -11,9 +11,9 @@ import { RenewCertsError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import type { ClientCredentials } from "../kube/credentials.js";
 import { sameFingerprint } from "../kube/tls.js";
-import { newProcessEvidence, tlsSourceOf, type Evidence, type IdentityProbes } from "./identity.js";
+import { newProcessEvidence, tlsSourceOf, unchangedEvidence, type Evidence, type IdentityProbes } from "./identity.js";
 import type { HealthResult } from "./wait.js";
-import type { ComponentStep } from "./state.js";
+import type { ComponentStep, Identity } from "./state.js";
 import { progressReporter, realClock, waitHealthy, type Clock } from "./wait.js";
 
 /** The probes of the proofs and health checks; tests inject their own. */
@@ -51,6 +51,11 @@ export interface ProveOptions {
   onUnproven?: (elapsedMs: number, evidence: Evidence) => Promise<void>;
   /** Why a proven new process does not count after all (the kubelet says it kept the old pod), or undefined. */
   veto?: (evidence: Evidence) => Promise<string | undefined>;
+  /**
+   * A rollback: who ran before the renewal. While that very process still runs (the kubelet never
+   * replaced it) and is healthy on the restored files, it counts: no restart is waited for.
+   */
+  unchanged?: Identity;
 }
 
 /** A restarted component that was not proven new and healthy in time. */
@@ -105,9 +110,19 @@ export async function proveRestart(o: ProveOptions): Promise<{ evidence: Evidenc
   const started = clock.now();
   const check = async (): Promise<HealthResult> => {
     if (!evidence) {
+      // Never replaced: the process from before the renewal, on the restored files, is the rollback's goal already.
+      const kept = o.unchanged ? await unchangedEvidence(o.unchanged, m, o.probes) : undefined;
+      const keptHealth = kept ? await healthOf(m, kept, o.probes, o.expected) : undefined;
+      if (kept && keptHealth?.healthy) {
+        evidence = kept;
+        health = keptHealth;
+        o.log.info(`${step.component}: ${kept.detail}`);
+        return keptHealth;
+      }
       lastEvidence = await newProcessEvidence(step, m, { probes: o.probes, nodeName: o.nodeName, annotationKey: o.annotationKey });
       const vetoed = lastEvidence.proven ? await o.veto?.(lastEvidence) : undefined;
       if (vetoed) lastEvidence = { proven: false, by: "", detail: vetoed };
+      if (kept && !lastEvidence.proven) lastEvidence = { ...lastEvidence, detail: `${kept.detail.replace(/: it runs.*$/, "")}, but not healthy on the restored files: ${keptHealth?.detail ?? "?"}` };
       if (lastEvidence.proven) {
         evidence = lastEvidence;
         o.log.info(`${step.component}: new process proven by its ${evidence.by}`, { detail: evidence.detail });

@@ -72,7 +72,7 @@ export async function ensureEdited(ctx: RunContext, record: RunRecord, track: Tr
 }
 
 /** Proves the last step (new process, healthy) and records it; throws ComponentUnhealthyError. */
-export async function proveLast(ctx: RunContext, record: RunRecord, track: Track, expected: Expected, hooks: Pick<Parameters<typeof proveRestart>[0], "onUnproven" | "veto"> = {}): Promise<RunRecord> {
+export async function proveLast(ctx: RunContext, record: RunRecord, track: Track, expected: Expected, hooks: Pick<Parameters<typeof proveRestart>[0], "onUnproven" | "veto" | "unchanged"> = {}): Promise<RunRecord> {
   const steps = stepsOf(record, track);
   const last = steps[steps.length - 1]!;
   const m = await readManifest(join(ctx.root, last.file));

@@ -1,7 +1,9 @@
 // "roll back": a component did not come back on the renewed certificates. Every renewed file is
 // put back from the run's backup, then each component restarted so far is restarted onto the
 // previous files by putting its backed-up manifest back (its content changes back, so the kubelet
-// replaces the pod), and proven like any restart, against the previous certificates. Each state
+// replaces the pod), and proven like any restart, against the previous certificates; or, when the
+// kubelet never replaced it (stuck, frozen, dead), proven still the process from before the renewal
+// and healthy on the restored files: nothing is left for the kubelet to do then. Each state
 // is recorded first (state.ts): a rollback killed half-way is finished by the next run, which
 // reports it as a rollback, never as a success.
 import { join } from "node:path";
@@ -13,10 +15,11 @@ import { RenewCertsError } from "../errors.js";
 import { adminCredentials, type RunContext } from "./context.js";
 import { beginStep, ensureEdited, proveLast, type Edit } from "./restart.js";
 import { reloadStep } from "./reload.js";
-import { enter, finish, type RunRecord } from "./state.js";
+import { enter, finish, type Identity, type RunRecord, type StepRef } from "./state.js";
 import type { Expected } from "./prove.js";
 import { kubeletFallbacks } from "./fallback.js";
 import { isStopped, throwIfStopped } from "../util/stop.js";
+import { UNCHANGED } from "./identity.js";
 
 const MANIFESTS = LAYOUT.manifestsDir + "/";
 
@@ -27,6 +30,18 @@ async function restoreEdit(ctx: RunContext, dir: string, index: BackupIndex, fil
   const bytes = await readFile(join(dir, "files", f.path));
   const annotation = parseManifest(bytes.toString(), join(ctx.root, file)).annotations[ctx.settings.annotationKey] ?? "";
   return { kind: "restore", bytes, mode: f.mode, annotation };
+}
+
+/**
+ * Who ran `ref`'s component before the renewal, when the manifest goes back to its backed-up bytes:
+ * a kubelet that never acted on the renewal's edit (stuck, frozen, dead) still runs that very pod,
+ * whose manifest the restored bytes are again, so it has nothing to do; that process, healthy on the
+ * restored files, ends the component's rollback (prove.ts) instead of a restart that cannot come.
+ */
+function neverReplaced(r: RunRecord, ref: StepRef): { unchanged?: Identity } {
+  const ran = r.steps.find((s) => s.component === ref.component && s.file === ref.file);
+  if (ref.fellBack || !ran || ran.kind === "reload") return {};
+  return { unchanged: ran.before };
 }
 
 /** Starts a rollback: records it, then carries it out (rollBackFrom). Always throws. */
@@ -62,7 +77,7 @@ export async function rollBackFrom(ctx: RunContext, record: RunRecord): Promise<
           const edit: Edit = ref.fellBack ? { kind: "annotate" } : await restoreEdit(ctx, dir, index, ref.file);
           r = step ? await ensureEdited(ctx, r, "rollback", edit) : await beginStep(ctx, r, "rollback", ref, edit);
         }
-        r = await proveLast(ctx, r, "rollback", expected, fallbacks.hooksFor(rb().steps[rb().steps.length - 1]!));
+        r = await proveLast(ctx, r, "rollback", expected, { ...fallbacks.hooksFor(rb().steps[rb().steps.length - 1]!), ...neverReplaced(r, ref) });
       }
       r = await enter(ctx.stateDir, { ...r, rollback: { ...rb(), outcome: "healthy" } }, "rolled-back", ctx.onStep);
     } catch (e) {
@@ -82,17 +97,20 @@ function fellBackOf(rb: NonNullable<RunRecord["rollback"]>): string[] {
 
 /**
  * "kube-scheduler was proven restarted and healthy", with the components that reloaded instead
- * said so, and those that did not reload the previous files either said restarted onto them.
+ * said so, those never replaced by the kubelet said so, and those that did not reload the previous
+ * files either said restarted onto them.
  */
 function provenOn(rb: NonNullable<RunRecord["rollback"]>, timeoutSeconds: number): string {
   const fellBack = fellBackOf(rb);
-  const restarted = rb.steps.filter((s) => s.kind !== "reload" && !fellBack.includes(s.component)).map((s) => s.component);
+  const kept = rb.steps.filter((s) => s.kind !== "reload" && s.proven?.by === UNCHANGED).map((s) => s.component);
+  const restarted = rb.steps.filter((s) => s.kind !== "reload" && s.proven?.by !== UNCHANGED && !fellBack.includes(s.component)).map((s) => s.component);
   const reloaded = rb.steps.filter((s) => s.kind === "reload").map((s) => s.component);
   const were = (n: string[]): string => (n.length === 1 ? "was" : "were");
   const itWas = fellBack.length === 1 ? "it was" : "they were";
   const parts = [
     ...(restarted.length > 0 ? [`${restarted.join(", ")} ${were(restarted)} proven restarted and healthy`] : []),
     ...(reloaded.length > 0 ? [`${reloaded.join(", ")} (not restarted) ${were(reloaded)} proven to serve them`] : []),
+    ...(kept.length > 0 ? [`${kept.join(", ")}, never replaced by the kubelet, ${were(kept)} proven still the process${kept.length === 1 ? "" : "es"} from before the renewal (not restarted), healthy`] : []),
     ...(fellBack.length > 0
       ? [`${fellBack.join(", ")} did not reload them within ${timeoutSeconds} s, so ${itWas} restarted and proven healthy`]
       : []),

@@ -11,6 +11,8 @@ import { caExtensions, leafExtensions } from "../pki/profile.js";
 import { DAY_MS } from "../policy/age.js";
 import { kubeadmProfiles, kubeletProfile, type HostFacts } from "./profiles.js";
 import { kubeadmManifests } from "./manifests.js";
+import { KUBELET_CONFIG_YAML } from "./kubelet-config.js";
+import { KUBELET_CONFIG } from "../kubelet/healthz.js";
 import { RenewCertsError, fileError } from "../errors.js";
 
 /** Options of `renew-certs sandbox`. */
@@ -126,6 +128,7 @@ export async function createSandbox(dir: string, o: SandboxOptions = {}): Promis
   await put(join(pki, "sa.pub"), createPublicKey(saPair.privateKey).export({ type: "spki", format: "pem" }).toString(), 0o644);
   const manifests = kubeadmManifests(host, { externalEtcd: o.externalEtcd ?? false, etcdClientPort: o.etcdClientPort ?? 2379, etcdPeerPort: o.etcdPeerPort ?? 2380 });
   for (const [name, text] of Object.entries(manifests)) await put(join(dir, LAYOUT.manifestsDir, name), text, 0o600);
+  await put(join(dir, KUBELET_CONFIG), KUBELET_CONFIG_YAML, 0o644);
   return { root: dir, issuedAt: issued, files };
 }
 

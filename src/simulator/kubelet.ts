@@ -16,6 +16,11 @@
 // - It loads its own client certificate (the file kubelet.conf names) at its start only, as the real
 //   one does with a certificate replaced behind its back: a re-issued one counts after a restart.
 // - A control endpoint (control.ts) lets another process restart it and list or stop containers.
+// - While it runs it answers GET /healthz "ok" (plain HTTP) where the root's kubelet config
+//   (var/lib/kubelet/config.yaml: healthzBindAddress, healthzPort; default 127.0.0.1:10248) says,
+//   whether or not it reaches the API server. `systemctl stop kubelet` (stopService) stops the sync
+//   loop, the status reports and healthz; the containers keep running, as under containerd, and the
+//   control endpoint (systemd and crictl) stays: a restart starts it again.
 // - It reports mirror pods to the API server (annotations of the manifest, status.containerStatuses
 //   with state.running.startedAt, Ready) at its status sync, only while it can reach the API.
 // - Its log goes to var/log/kubelet.log under the root, as the journal of kubelet.service would.
@@ -25,6 +30,8 @@ import { appendFile, mkdir, readdir, readFile } from "node:fs/promises";
 import { createHash, randomUUID } from "node:crypto";
 import { dirname, join } from "node:path";
 import { Agent, request } from "node:https";
+import { createServer, type Server } from "node:http";
+import { healthzEndpointOf } from "../kubelet/healthz.js";
 import { LAYOUT } from "../inventory/catalog.js";
 import { componentOf, parseManifest, type ManifestInfo } from "../manifests/manifest.js";
 import { startComponent, type Behaviour, type ComponentProcess } from "./process.js";
@@ -94,8 +101,12 @@ export interface KubeletDouble {
   sourcesReady(): boolean;
   /** Resolves when every change seen so far has been acted on (replacements included). */
   settled(): Promise<void>;
-  /** `systemctl restart kubelet`: containers keep running; the manifests are run as they are now. */
+  /** `systemctl restart kubelet` (or start, when stopped): containers keep running; the manifests are run as they are now. */
   restart(): Promise<void>;
+  /** `systemctl stop kubelet`: no more sync, status or healthz; the containers keep running. */
+  stopService(): Promise<void>;
+  /** False between stopService and the next restart. */
+  active(): boolean;
   /** The container runtime's view (crictl ps -a). */
   containers(): ContainerInfo[];
   /** `crictl stop ID`. */
@@ -179,7 +190,7 @@ export async function startKubeletDouble(o: KubeletDoubleOptions): Promise<Kubel
   };
 
   const sync = async (): Promise<void> => {
-    if (stopped) return;
+    if (stopped || !running) return;
     const names = (await readdir(dir).catch(() => [] as string[])).filter(isManifest);
     for (const name of names) {
       const file = join(dir, name);
@@ -187,6 +198,15 @@ export async function startKubeletDouble(o: KubeletDoubleOptions): Promise<Kubel
       if (text === undefined) continue;
       const hash = createHash("sha256").update(text).digest("hex");
       const cur = pods.get(name);
+      if (cur?.hash === hash && (cur as Pod & { blocked?: string }).blocked) {
+        // The manifest is back to the bytes of the pod that still runs (a rollback of a change it
+        // could not carry out): that pod is the one wanted again; nothing waits for it any more.
+        delete (cur as Pod & { blocked?: string }).blocked;
+        cur.removed = false;
+        log("I", `"SyncLoop ADD" source="file" pods=["kube-system/${podName(cur)}"]`);
+        if (!cur.container || cur.container.gone()) await startContainer(cur);
+        continue;
+      }
       if (cur?.hash === hash || (frozen && cur)) continue;
       let next: Pod;
       try {
@@ -275,7 +295,7 @@ export async function startKubeletDouble(o: KubeletDoubleOptions): Promise<Kubel
     };
   };
   const report = async (): Promise<void> => {
-    if (stopped) return;
+    if (stopped || !running) return;
     try {
       const code = await apiCall("PUT", `/api/v1/nodes/${nodeName}`, { apiVersion: "v1", kind: "Node", metadata: { name: nodeName }, status: { conditions: [{ type: "Ready", status: "True" }] } });
       if (code !== 200 && code !== 201) return;
@@ -292,7 +312,24 @@ export async function startKubeletDouble(o: KubeletDoubleOptions): Promise<Kubel
   let watcher: FSWatcher | undefined;
   let poll: NodeJS.Timeout | undefined;
   let status: NodeJS.Timeout | undefined;
+  let healthz: Server | undefined;
+  let running = false;
+  const serveHealthz = async (): Promise<void> => {
+    const at = await healthzEndpointOf(o.root);
+    if (!at) return;
+    const server = createServer((req, res) => {
+      req.resume();
+      res.writeHead(req.url === "/healthz" ? 200 : 404, { "content-type": "text/plain; charset=utf-8" });
+      res.end(req.url === "/healthz" ? "ok" : "404 page not found\n");
+    });
+    // As the real kubelet: a healthz that cannot listen is logged, and the kubelet runs on without it.
+    await new Promise<void>((resolve) => {
+      server.once("error", (e) => { log("E", `"Failed to start healthz server" err="${e.message}"`); resolve(); });
+      server.listen(at.port, at.host, () => { healthz = server; resolve(); });
+    });
+  };
   const begin = async (): Promise<void> => {
+    running = true;
     sourcesReady = false;
     clientPem = await readFile(join(o.root, "var/lib/kubelet/pki/kubelet-client-current.pem"), "utf8").catch(() => undefined);
     await schedule();
@@ -302,11 +339,19 @@ export async function startKubeletDouble(o: KubeletDoubleOptions): Promise<Kubel
       watcher = undefined; // the poll is enough
     }
     poll = setInterval(() => void schedule(), scaled(sim, REAL_MS.kubeletPoll));
+    await serveHealthz();
     // Never more often than five times a second: the mirror pod is a slow witness anyway.
     status = setInterval(() => void report(), Math.max(200, scaled(sim, REAL_MS.statusSync)));
     void report();
   };
   const end = async (): Promise<void> => {
+    running = false;
+    const h = healthz;
+    healthz = undefined;
+    if (h) {
+      h.closeAllConnections();
+      await new Promise<void>((r) => h.close(() => r()));
+    }
     clearInterval(poll);
     clearInterval(status);
     watcher?.close();
@@ -355,9 +400,17 @@ export async function startKubeletDouble(o: KubeletDoubleOptions): Promise<Kubel
       }
       return false;
     },
-    async restart() {
+    active: () => running,
+    async stopService() {
+      if (!running) return;
       log("I", "\"Stopping kubelet\"");
       await end();
+    },
+    async restart() {
+      if (running) {
+        log("I", "\"Stopping kubelet\"");
+        await end();
+      }
       log("I", "\"Starting kubelet\"");
       // The manifests as they are now: a pod whose manifest changed is replaced, its old container killed.
       for (const [name, p] of [...pods]) {

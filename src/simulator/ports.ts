@@ -1,8 +1,10 @@
 // Free ports for a simulated control plane: its manifests' ports are rewritten so that several
 // simulations side by side never collide (and never need root for 6443).
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { KUBELET_CONFIG } from "../kubelet/healthz.js";
+import { KUBELET_CONFIG_YAML } from "../sandbox/kubelet-config.js";
 import { LAYOUT } from "../inventory/catalog.js";
 
 /** The ports the component test doubles listen on. */
@@ -10,6 +12,8 @@ export interface SimPorts {
   apiserver: number;
   controllerManager: number;
   scheduler: number;
+  /** The kubelet's healthz (healthzPort in var/lib/kubelet/config.yaml). */
+  kubeletHealthz: number;
 }
 
 /** Ports handed out by this process: the kernel may offer a closed one again, and two simulations side by side must never share one. */
@@ -37,9 +41,12 @@ export async function freePort(): Promise<number> {
   }
 }
 
-/** Rewrites --secure-port (and kubeadm's endpoint annotation) in the manifests under `root` to free ports. */
+/**
+ * Rewrites --secure-port (and kubeadm's endpoint annotation) in the manifests under `root` to free
+ * ports, and the kubelet config's healthzPort (written when the tree has no kubelet config).
+ */
 export async function assignFreePorts(root: string): Promise<SimPorts> {
-  const ports = { apiserver: await freePort(), controllerManager: await freePort(), scheduler: await freePort() };
+  const ports = { apiserver: await freePort(), controllerManager: await freePort(), scheduler: await freePort(), kubeletHealthz: await freePort() };
   const rewrite = async (name: string, port: number, extra?: (s: string) => string): Promise<void> => {
     const file = join(root, LAYOUT.manifestsDir, `${name}.yaml`);
     const text = (await readFile(file, "utf8")).replace(/--secure-port=\d+/, `--secure-port=${port}`);
@@ -48,5 +55,9 @@ export async function assignFreePorts(root: string): Promise<SimPorts> {
   await rewrite("kube-apiserver", ports.apiserver, (s) => s.replace(/(advertise-address\.endpoint: [^\n]*:)\d+/, `$1${ports.apiserver}`));
   await rewrite("kube-controller-manager", ports.controllerManager);
   await rewrite("kube-scheduler", ports.scheduler);
+  const config = join(root, KUBELET_CONFIG);
+  const text = await readFile(config, "utf8").catch(() => `${KUBELET_CONFIG_YAML}`);
+  await mkdir(dirname(config), { recursive: true });
+  await writeFile(config, /^healthzPort:/m.test(text) ? text.replace(/^healthzPort:.*$/m, `healthzPort: ${ports.kubeletHealthz}`) : `${text}healthzPort: ${ports.kubeletHealthz}\n`);
   return ports;
 }

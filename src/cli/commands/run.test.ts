@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { cli } from "../../../test/support/cli.js";
+import { cli, cliAsync } from "../../../test/support/cli.js";
 import { copySandbox, snapshot } from "../../../test/support/sandbox.js";
 
 const ec = { keySpec: { type: "ec", curve: "P-256" }, ageDays: 300 } as const;
@@ -140,8 +140,10 @@ test("run --restart-mode minimal --dry-run: kube-apiserver left running where it
   // The control plane's files (the doubles keep their own logs and store elsewhere under the root).
   const files = async () => [...(await snapshot(h.root))].filter(([p]) => p.startsWith("etc/")).map(([p, f]) => `${p}:${f.bytes}`).join("\n");
   const before = await files();
-  const r = cli(["run", "--root", h.root, "--restart-mode", "minimal", "--dry-run"]);
+  // Not spawnSync: the kubelet double in this process answers its healthz meanwhile.
+  const r = await cliAsync(["run", "--root", h.root, "--restart-mode", "minimal", "--dry-run"]);
   assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /kubelet is not running/);
   assert.match(r.stdout, /^would restart, in order: .*kube-controller-manager\.yaml, .*kube-scheduler\.yaml$/m);
   assert.match(r.stdout, /^would leave running and prove reloaded \(restart mode minimal\): .*kube-apiserver\.yaml$/m);
   assert.match(r.stderr, /kube-apiserver: reload \(restart mode minimal\): kube-apiserver v1\.31\.4 re-reads/);

@@ -35,6 +35,11 @@ What renew-certs.service runs on every control-plane host:
      log line (the oldest certificate, its age, the date it becomes due), exit 0.
      An interval of 0 disables renewal (one log line, exit 0). The static pod
      manifests are read and checked before anything is written.
+     A due run whose kubelet does not answer its healthz (127.0.0.1:10248, or
+     the address in /var/lib/kubelet/config.yaml) is refused before anything
+     is written (exit 16): nothing could restart the control plane. Not when
+     the run re-issues the kubelet's expired client certificate: it then
+     restarts the kubelet itself.
   2. renew all certificates (as "renew-certs renew all", with a backup).
   3. restart the control plane one component at a time, kube-apiserver first,
      by setting the annotation konvoy.d2iq.io/restartedAt in its static pod
@@ -67,6 +72,9 @@ What renew-certs.service runs on every control-plane host:
   4. a component not proven new and healthy in time (healthTimeoutSeconds):
      every file is restored from the backup, the components restart onto the
      previous files and are proven the same way, exit 7 (8 when even that fails).
+     A component the kubelet never replaced (stuck, or stopped during the run)
+     is proven still the process from before the renewal, healthy on the
+     restored files, and not waited for.
      Unless the previous certificates have expired (or expire within the
      safety margin): they would never work, so the renewed files stay, the run
      exits 15 with what is down, what was tried and what to run, and the next
