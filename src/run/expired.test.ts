@@ -14,6 +14,8 @@ import { memoryLogger } from "../log/logger.js";
 import { RenewCertsError } from "../errors.js";
 import { exitCodeFor } from "../cli/exit-codes.js";
 import { runJob } from "./job.js";
+import { readManifest } from "../manifests/manifest.js";
+import { servedIdentity } from "../kube/tls.js";
 import { readRunRecord } from "./state.js";
 import { SOURCES_NOT_READY } from "./fallback.js";
 
@@ -25,7 +27,9 @@ const notAfterOf = async (root: string, file: string): Promise<number> => Date.p
 test("a control plane whose certificates expired 35 days ago, its kubelet started after the expiry: run restarts the kubelet that logs sources aren't ready, and every component is proven on the renewed certificates, without a rollback", async (t) => {
   // Its crash loop backs off longer than the run lasts: it stays down until the run replaces it.
   const { root, kubelet } = await simulatedHost(t, { ageDays: 400, until: "started", behaviour: apiserverBackedOff });
-  assert.equal(kubelet.running("kube-apiserver"), undefined, "the expired API server is down before the run");
+  // Its crash loop starts a process now and then, which never serves: nothing answers at its port.
+  const api = (await readManifest(join(root, "etc/kubernetes/manifests/kube-apiserver.yaml"))).advertiseEndpoint;
+  await assert.rejects(servedIdentity(api), "the expired API server is down before the run");
   const log = memoryLogger();
   const outcome = await runJob({ root, settings, log, ...fast });
   assert.equal(outcome.kind, "renewed");
@@ -33,7 +37,9 @@ test("a control plane whose certificates expired 35 days ago, its kubelet starte
   assert.ok(kubelet.log.some((l) => l.includes(SOURCES_NOT_READY) && l.includes("kube-apiserver-cp-1")), "the kubelet double was stuck as the real one");
   const fallback = log.lines.find((l) => /^kube-apiserver: not restarted by the kubelet: /.test(l.msg));
   assert.ok(fallback, "the fallback is logged");
-  assert.match(fallback.msg, new RegExp(`the kubelet logs "${SOURCES_NOT_READY}" for kube-system/kube-apiserver-cp-1.*restarting the kubelet`));
+  // Its reason names the kubelet's words when the kubelet has logged them by then (how soon it
+  // acts on the change is the machine's speed; the diagnosis itself is tested in fallback.test.ts).
+  assert.match(fallback.msg, new RegExp(`(the kubelet logs "${SOURCES_NOT_READY}" for kube-system/kube-apiserver-cp-1|no new kube-apiserver process \\d+ s after its manifest changed).*restarting the kubelet`));
   assert.ok(!log.lines.some((l) => /rolling back/.test(l.msg)), "no rollback");
   // The kubelet's own certificate had expired too: re-issued, and the kubelet restarted onto it, so
   // that once the API server is back the kubelet reaches it and replaces the other pods by itself.
@@ -60,7 +66,7 @@ test("expired certificates and a kubelet that never restarts anything: the expir
   assert.ok(err instanceof RenewCertsError, String(err));
   assert.equal(err.code, "STILL_DOWN", err.message);
   assert.equal(exitCodeFor(err.code), 15);
-  assert.match(err.message, /^kube-apiserver: .* 4 s after its manifest changed\. Not rolled back: the previous certificates expired on \S+, so the renewed certificates stay/);
+  assert.match(err.message, /^kube-apiserver: .* 6 s after its manifest changed\. Not rolled back: the previous certificates expired on \S+, so the renewed certificates stay/);
   assert.match(err.message, /Tried: restarted the kubelet at \S+ \(.*\); .*stop the old container/);
   assert.match(err.message, /journalctl -u kubelet .*systemctl restart kubelet.*renew-certs run/);
   assert.ok(!log.lines.some((l) => /rolling back/.test(l.msg)));
