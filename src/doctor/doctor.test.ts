@@ -12,6 +12,8 @@ import { certificateMetrics, writeMetrics } from "../run/metrics.js";
 import { credentialsFromKubeconfig } from "../kube/credentials.js";
 import { scanInventory } from "../inventory/scan.js";
 import { kubeClient } from "../kube/client.js";
+import { sameFingerprint, servedIdentity } from "../kube/tls.js";
+import { X509Certificate } from "node:crypto";
 import type { SystemdHost } from "../host/systemd.js";
 import { runDoctor, type DoctorOptions } from "./doctor.js";
 
@@ -63,7 +65,7 @@ async function healthyHost(t: Parameters<typeof copySandbox>[0], o: { ageDays?: 
   const admin = await credentialsFromKubeconfig(join(root, "etc/kubernetes/admin.conf"), root);
   const m = await readManifest(join(root, "etc/kubernetes/manifests/kube-apiserver.yaml"));
   const api = kubeClient(m.advertiseEndpoint, admin);
-  for (const deadline = Date.now() + 20_000; ;) {
+  for (const deadline = Date.now() + 60_000; ;) {
     const pods = await Promise.all(COMPONENTS.map((c) => api.get<{ metadata: { annotations?: Record<string, string> } }>(`/api/v1/namespaces/kube-system/pods/${c}-${node}`).catch(() => undefined)));
     if (pods.every((p) => p?.metadata.annotations?.[KEY])) break;
     if (Date.now() > deadline) throw new Error("the kubelet double did not report its mirror pods");
@@ -130,7 +132,13 @@ test("after a renewal without restarts, doctor finds the controller-manager and 
   const { renewCertificates } = await import("../renewal/renew.js");
   const { memoryLogger } = await import("../log/logger.js");
   await renewCertificates({ root, names: ["all"], log: memoryLogger() });
-  await new Promise((r) => setTimeout(r, 500)); // the API server double re-reads its files, as the real one does
+  // The API server double re-reads its files, as the real one does: once it serves the renewed one.
+  const m = await readManifest(join(root, "etc/kubernetes/manifests/kube-apiserver.yaml"));
+  const renewed = new X509Certificate(await readFile(join(root, "etc/kubernetes/pki/apiserver.crt"))).fingerprint256;
+  for (const deadline = Date.now() + 30_000; !sameFingerprint((await servedIdentity(m.advertiseEndpoint).catch(() => undefined))?.fingerprint, renewed);) {
+    if (Date.now() > deadline) throw new Error("the API server double did not serve the renewed certificate within 30 s");
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const report = await runDoctor(options);
   const by = (c: string) => report.findings.find((x) => x.check === `${c} runs the files on disk`)!;
   assert.equal(by("kube-apiserver").severity, "OK", by("kube-apiserver").detail);

@@ -18,7 +18,7 @@ const MANIFEST = "etc/kubernetes/manifests/kube-apiserver.yaml";
 async function stuckHost(t: Parameters<typeof simulatedHost>[0]) {
   const h = await simulatedHost(t, { ageDays: 400, until: "started" });
   await annotateManifest(join(h.root, MANIFEST), DEFAULT_SETTINGS.annotationKey, "1796170000.000000");
-  for (const until = Date.now() + 10_000; !h.kubelet.log.some((l) => l.includes(SOURCES_NOT_READY));) {
+  for (const until = Date.now() + 60_000; !h.kubelet.log.some((l) => l.includes(SOURCES_NOT_READY));) {
     if (Date.now() > until) throw new Error("the kubelet double never logged that it is stuck");
     await new Promise((r) => setTimeout(r, 50));
   }

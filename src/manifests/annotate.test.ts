@@ -163,8 +163,11 @@ test("annotating a manifest on disk never shows the kubelet a non-hidden extra f
   const w = watch(dir, (_event, name) => { if (name) seen.add(name.toString()); });
   t.after(() => w.close());
   await annotateManifest(file, KEY, STAMP);
-  await new Promise((r) => setTimeout(r, 50)); // let the watcher deliver its events
-  assert.ok(seen.size > 0, "the watcher saw the write");
+  // Until the watcher has delivered the rename onto the manifest: every event of the write comes before it.
+  for (const deadline = Date.now() + 30_000; !seen.has("kube-scheduler.yaml");) {
+    if (Date.now() > deadline) assert.fail("the watcher never saw the write");
+    await new Promise((r) => setTimeout(r, 20));
+  }
   assert.deepEqual([...seen].filter((n) => !n.startsWith(".") && n !== "kube-scheduler.yaml"), []);
   assert.deepEqual(await readdir(dir), ["kube-scheduler.yaml"]);
   assert.equal((await stat(file)).mode & 0o777, 0o600);

@@ -88,8 +88,11 @@ export async function lockAndRecover(root: string, log: Logger, lockTimeoutMs = 
   try {
     const recovery = await recoverInterrupted(root, stateDir);
     // A write killed before its rename (a renewal's, a rollback's, a manifest's) leaves a dot-file
-    // temporary: with the lock held nobody is writing one, so every such file is a leftover.
-    for (const dir of [LAYOUT.kubernetesDir, LAYOUT.pkiDir, `${LAYOUT.pkiDir}/etcd`, LAYOUT.manifestsDir, LAYOUT.stateDir]) await removeStrayTemps(join(root, dir));
+    // temporary: with the lock held nobody is writing one, so every such file is a leftover. The
+    // kubelet's directory too: a run re-issues its client certificate there (a leftover holds a key).
+    for (const dir of [LAYOUT.kubernetesDir, LAYOUT.pkiDir, `${LAYOUT.pkiDir}/etcd`, LAYOUT.manifestsDir, LAYOUT.stateDir, "var/lib/kubelet/pki"]) {
+      await removeStrayTemps(join(root, dir));
+    }
     if (recovery.action === "completed") log.warn("an interrupted renewal had written every file: completed it", { backup: recovery.backup });
     if (recovery.action === "restored") log.warn("an interrupted renewal was rolled back: restored the previous files from its backup", { backup: recovery.backup, files: recovery.files.length });
     return { lock, recovery };

@@ -19,7 +19,7 @@ test(`${RUNS} runs at once, ${ROUNDS} rounds: exactly one renews and restarts ea
   for (let round = 0; round < ROUNDS; round++) {
     const h = await simulatedHost(t, { ageDays: 300, sim: { timeScale: 0.005 } });
     const config = join(h.root, "renew-certs.yaml");
-    await writeFile(config, "nodeName: cp-1\nhealthTimeoutSeconds: 20\nleaseWaitSeconds: 5\nlockTimeoutSeconds: 90\n");
+    await writeFile(config, "nodeName: cp-1\nhealthTimeoutSeconds: 60\nleaseWaitSeconds: 5\nlockTimeoutSeconds: 90\n");
     if (round === 1) {
       // A run that died holding the lock (a pid that does not run): it must not block, nor let two in.
       const lock = join(h.root, "var/lib/renew-certs/lock");

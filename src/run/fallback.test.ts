@@ -13,7 +13,7 @@ import { RuntimeUnavailableError, type RuntimeContainer } from "../kubelet/runti
 import { runJob } from "./job.js";
 import { diagnosis, SOURCES_NOT_READY } from "./fallback.js";
 
-const settings: Settings = { ...DEFAULT_SETTINGS, nodeName: "cp-1", healthTimeoutSeconds: 20, fallbackAfterSeconds: 1, manifests: ["kube-apiserver"] };
+const settings: Settings = { ...DEFAULT_SETTINGS, nodeName: "cp-1", healthTimeoutSeconds: 60, fallbackAfterSeconds: 1, manifests: ["kube-apiserver"] };
 
 test("a kubelet that cannot be restarted (no kubelet unit): after as long again the old container is stopped through the runtime, and the new process is proven", async (t) => {
   // The kubelet's client certificate is not the cluster's: it never reaches the API server, so it never replaces a static pod.

@@ -17,6 +17,12 @@ export interface Availability {
   firstFailure: string | undefined;
 }
 
+/**
+ * How long an answer may take: an API server that is down refuses the connection at once, so only
+ * a slow machine makes an answer late, and a late answer is no outage.
+ */
+const ANSWER_MS = 10_000;
+
 /** Starts probing `endpoint`'s /livez every `intervalMs` (default 10); `stop()` ends the watch and says what it saw. */
 export function watchLivez(endpoint: Endpoint, intervalMs = 10): { stop(): Promise<Availability> } {
   const seen: Availability = { ok: 0, failed: 0, outages: 0, longestOutageMs: 0, firstFailure: undefined };
@@ -25,7 +31,7 @@ export function watchLivez(endpoint: Endpoint, intervalMs = 10): { stop(): Promi
   const loop = (async () => {
     while (!stopped) {
       const t0 = performance.now();
-      const r = await httpsGet({ endpoint, path: "/livez", verify: false, timeoutMs: 1000 }).then((x) => (x.status === 200 && x.body.trim() === "ok" ? undefined : `${x.status} ${x.body.trim().slice(0, 80)}`), (e: unknown) => (e as Error).message);
+      const r = await httpsGet({ endpoint, path: "/livez", verify: false, timeoutMs: ANSWER_MS }).then((x) => (x.status === 200 && x.body.trim() === "ok" ? undefined : `${x.status} ${x.body.trim().slice(0, 80)}`), (e: unknown) => (e as Error).message);
       if (r === undefined) {
         seen.ok++;
         if (downSince !== undefined) seen.longestOutageMs = Math.max(seen.longestOutageMs, performance.now() - downSince);

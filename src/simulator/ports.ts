@@ -1,11 +1,12 @@
 // Free ports for a simulated control plane: its manifests' ports are rewritten so that several
-// simulations side by side never collide (and never need root for 6443).
+// simulations side by side, in this process or in others, never collide (and never need root for 6443).
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { KUBELET_CONFIG } from "../kubelet/healthz.js";
 import { KUBELET_CONFIG_YAML } from "../sandbox/kubelet-config.js";
 import { LAYOUT } from "../inventory/catalog.js";
+import { BLOCK_SIZE, portClaims } from "./port-claims.js";
 
 /** The ports the component test doubles listen on. */
 export interface SimPorts {
@@ -16,28 +17,47 @@ export interface SimPorts {
   kubeletHealthz: number;
 }
 
-/** Ports handed out by this process: the kernel may offer a closed one again, and two simulations side by side must never share one. */
+/** Ports handed out by this process when no block could be claimed: two simulations side by side must never share one. */
 const given = new Set<number>();
+const claims = portClaims();
+let block: { next: number; end: number } | undefined;
 
-function probePort(): Promise<number> {
+function listenOn(port: number): Promise<number | undefined> {
   return new Promise((resolve, reject) => {
     const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
+    s.once("error", (e: NodeJS.ErrnoException) => (e.code === "EADDRINUSE" || e.code === "EACCES" ? resolve(undefined) : reject(e)));
+    s.listen(port, "127.0.0.1", () => {
       const addr = s.address();
-      s.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
+      s.close(() => resolve(typeof addr === "object" && addr ? addr.port : undefined));
     });
   });
 }
 
-/** A free TCP port on 127.0.0.1, never one this process has handed out before. */
-export async function freePort(): Promise<number> {
+/** A port the kernel offers (its ephemeral range): only when no block can be claimed. */
+async function ephemeralPort(): Promise<number> {
   for (;;) {
-    const p = await probePort();
-    if (!given.has(p)) {
+    const p = await listenOn(0);
+    if (p !== undefined && !given.has(p)) {
       given.add(p);
       return p;
     }
+  }
+}
+
+/**
+ * A free TCP port on 127.0.0.1, from a block this process has claimed (port-claims.ts): never one
+ * handed out before, by this process or by another that uses this module, nor one the kernel gives
+ * to a bind to port 0 or to an outgoing connection.
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    if (!block || block.next >= block.end) {
+      const start = claims.claim();
+      if (start === undefined) return ephemeralPort();
+      block = { next: start, end: start + BLOCK_SIZE };
+    }
+    const p = block.next++;
+    if ((await listenOn(p)) !== undefined) return p; // else something outside these simulations listens there
   }
 }
 

@@ -24,7 +24,7 @@ function served(port: number, servername?: string): Promise<X509Certificate> {
   });
 }
 
-async function eventually<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+async function eventually<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await f().catch(() => undefined);
