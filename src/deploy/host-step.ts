@@ -6,11 +6,13 @@
 // everything current plans nothing, writes nothing and runs no systemctl command but the two
 // read-only questions (is-enabled, is-active).
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { loadConfig } from "../config/load.js";
 import { LAYOUT } from "../inventory/catalog.js";
 import { planInstall } from "../host/install.js";
 import { applyPlan, isNoop, renderPlan, type HostPlan } from "../host/plan.js";
+import { HOST_PATHS } from "../config/settings.js";
+import { removeStrayTempsOf, type AtomicWriteOptions } from "../util/atomic.js";
 import { planUninstall } from "../host/uninstall.js";
 import type { SystemdHost } from "../host/systemd.js";
 
@@ -31,6 +33,8 @@ export interface HostStepOptions {
   systemd: SystemdHost;
   /** false: plan only, write nothing (--dry-run). Default true. */
   apply?: boolean;
+  /** Called after each durable step of a write: the crash tests' hook. */
+  onStep?: AtomicWriteOptions["onStep"];
 }
 
 /** What the step did on this node, for the logs and the termination message. */
@@ -62,6 +66,10 @@ export async function installHost(o: HostStepOptions, version: string, node: str
     return { role: "worker", unchanged: true, message: `${headline}\n` };
   }
   const settings = o.configFile !== undefined ? await loadConfig(o.configFile) : undefined;
+  // A pod killed halfway (OOM, a node restart) may have left a temporary file beside one of ours:
+  // the executable's is as large as the executable.
+  const ours = [HOST_PATHS.configFile, HOST_PATHS.serviceUnit, HOST_PATHS.timerUnit, HOST_PATHS.binary].map((p) => join(o.hostRoot, p));
+  if (o.apply !== false) await removeStrayTempsOf(ours.filter((f) => existsSync(dirname(f))));
   const plan = await planInstall({
     root: o.hostRoot,
     // Every setting, from the ConfigMap: it wins over what the host's file says.
@@ -70,7 +78,7 @@ export async function installHost(o: HostStepOptions, version: string, node: str
     systemd: o.systemd,
   });
   const unchanged = isNoop(plan);
-  if (!unchanged && o.apply !== false) await applyPlan(plan, o.systemd, { done: "the files are installed; the pod will try again when it restarts" });
+  if (!unchanged && o.apply !== false) await applyPlan(plan, o.systemd, { done: "the files are installed; the pod will try again when it restarts", ...(o.onStep ? { onStep: o.onStep } : {}) });
   const did = unchanged ? "already installed as configured, nothing changed" : "installed or updated";
   return { role: "control-plane", plan, unchanged, message: message(`renew-certs ${version}${where}: control-plane node: ${did}`, plan) };
 }

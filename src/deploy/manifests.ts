@@ -95,7 +95,8 @@ function hostStepContainer(o: DeployOptions, step: "install-host" | "uninstall-h
     env: [{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }],
     // Privileged: it writes the host's /etc and /usr/local/bin, and nsenter enters PID 1's namespaces.
     securityContext: { privileged: true },
-    resources: { requests: { cpu: "10m", memory: "48Mi" }, limits: { memory: "256Mi" } },
+    // The executable is read whole, the image's and the host's copy: twice its size, and Node.js itself.
+    resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "512Mi" } },
     terminationMessagePath: TERMINATION_LOG,
     terminationMessagePolicy: "FallbackToLogsOnError",
     volumeMounts: [

@@ -9,6 +9,7 @@ import { realSystemd } from "../../host/systemd.js";
 import { APP, deployObjects, HOST_ROOT, renderObjects, uninstallObjects, type DeployOptions } from "../../deploy/manifests.js";
 import { installHost, terminationMessage, uninstallHost, type HostStepReport } from "../../deploy/host-step.js";
 import { nsenterSystemd } from "../../deploy/host-systemd.js";
+import { faultHook } from "../fault.js";
 
 /** The image `npm run image` names by default. */
 export const DEFAULT_IMAGE = "renew-certs:dev";
@@ -65,7 +66,8 @@ async function hostStep(args: ParsedArgs, io: CommandIO, step: "install-host" | 
   const binary = str(args, "binary");
   const executable = binary ?? standaloneExecutable();
   const configFile = str(args, "config");
-  const o = { hostRoot, systemd: nsenterSystemd(hostRoot), apply: !bool(args, "dry-run"), ...(configFile !== undefined ? { configFile } : {}), ...(executable !== undefined ? { executable } : {}) };
+  const onStep = faultHook(io.env);
+  const o = { hostRoot, systemd: nsenterSystemd(hostRoot), apply: !bool(args, "dry-run"), ...(onStep ? { onStep } : {}), ...(configFile !== undefined ? { configFile } : {}), ...(executable !== undefined ? { executable } : {}) };
   let r: HostStepReport;
   try {
     r = step === "install-host" ? await installHost(o, version(), node) : await uninstallHost(o, version(), node);
