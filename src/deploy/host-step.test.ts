@@ -14,6 +14,7 @@ import { cli } from "../../test/support/cli.js";
 import { resolveSettings } from "../config/load.js";
 import { hostFiles, renderConfigFile } from "../host/files.js";
 import { HOST_PATHS } from "../config/settings.js";
+import { terminationMessage } from "./host-step.js";
 
 let work = "";
 let bin = "";
@@ -230,4 +231,13 @@ test("a bad ConfigMap fails with exit 3 naming the file, writes nothing on the h
   assert.match(r.message, new RegExp(`install-host failed: configuration file ${bad} is invalid \\(1 problem\\)`));
   assert.deepEqual(await snapshot(root), before);
   await rm(bad);
+});
+
+test("a report longer than the kubelet's 4096 bytes is cut on a line boundary, and says where the rest is", () => {
+  const long = Array.from({ length: 200 }, (_, i) => `  keep    /etc/some/file-${i} — no change\n`).join("");
+  const cut = terminationMessage(`headline\n${long}`);
+  assert.ok(Buffer.byteLength(cut) <= 4096, String(Buffer.byteLength(cut)));
+  assert.match(cut, /^headline\n/);
+  assert.match(cut, /\n {2}keep {4}\/etc\/some\/file-\d+ — no change\n… \(cut; the whole report is in the container's log\)\n$/);
+  assert.equal(terminationMessage("short\n"), "short\n");
 });
