@@ -17,6 +17,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   uninstall: { summary: "disable the timer and remove the units and the configuration file", load: async () => (await import("./commands/uninstall.js")).uninstallCommand },
   doctor: { summary: "check the timer, the last run, ages, annotations and the served certificate; say what to fix", load: async () => (await import("./commands/doctor.js")).doctorCommand },
   capi: { summary: "Cluster API: add certificate renewal to KubeadmControlPlane manifests", load: async () => (await import("./commands/capi.js")).capiCommand },
+  deploy: { summary: "print the Kubernetes manifests that install renew-certs on every node of a running cluster", load: async () => (await import("./commands/deploy.js")).deployCommand },
   sandbox: { summary: "create a kubeadm-layout control plane on disk, for trying renew-certs safely", load: async () => (await import("./commands/sandbox.js")).sandboxCommand },
 };
 

@@ -1,7 +1,7 @@
 import { lstat, mkdir, readFile, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { RenewCertsError, fileError, isErrno } from "../errors.js";
-import { writeFileAtomic } from "../util/atomic.js";
+import { writeFileAtomic, type AtomicWriteOptions } from "../util/atomic.js";
 import type { SystemdHost } from "./systemd.js";
 import { ensureDirectory } from "./directories.js";
 
@@ -99,15 +99,15 @@ async function systemctl(host: SystemdHost, args: string[], done: string): Promi
   }
 }
 
-/** Applies a plan: systemctl "before" commands, the file steps (atomic writes), then the "after" ones. */
-export async function applyPlan(p: HostPlan, host: SystemdHost, what: { done: string }): Promise<void> {
+/** Applies a plan: systemctl "before" commands, the file steps (atomic writes), then the "after" ones; `onStep`: the crash tests' hook. */
+export async function applyPlan(p: HostPlan, host: SystemdHost, what: { done: string; onStep?: AtomicWriteOptions["onStep"] }): Promise<void> {
   for (const args of p.before) await systemctl(host, args, "nothing was removed; fix it and run again");
   for (const f of p.files) {
     if (f.action === "create" || f.action === "update") {
       await mkdir(dirname(f.file), { recursive: true, mode: 0o755 }).catch((e: unknown) => {
         throw fileError(e, dirname(f.file), "directory");
       });
-      await writeFileAtomic(f.file, f.content, { mode: f.mode, what: "file" });
+      await writeFileAtomic(f.file, f.content, { mode: f.mode, what: "file", ...(what.onStep ? { onStep: what.onStep } : {}) });
     } else if (f.action === "mkdir") {
       await ensureDirectory(f.file, f.mode);
     } else if (f.action === "remove") {

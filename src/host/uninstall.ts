@@ -8,6 +8,8 @@ import type { SystemdHost } from "./systemd.js";
 export interface UninstallOptions {
   /** The host's root directory (default "/"). */
   root?: string;
+  /** Remove the executable too (`deploy --uninstall`, which installed it); default false: kept. */
+  removeExecutable?: boolean;
   systemd: SystemdHost;
 }
 
@@ -16,13 +18,16 @@ const WANTS_LINK = `/etc/systemd/system/timers.target.wants/${TIMER}`;
 
 /**
  * Plans `renew-certs uninstall`: stop and disable the timer, then remove the units, the enable
- * link and the configuration file. Certificates, kubeconfigs, manifests, backups and the executable
- * are not in the plan, by construction. Reads only; applyPlan writes.
+ * link and the configuration file (and the executable when asked). Certificates, kubeconfigs,
+ * manifests and backups are not in the plan, by construction. Reads only; applyPlan writes.
  */
 export async function planUninstall(o: UninstallOptions): Promise<HostPlan> {
   const root = await checkRoot(o.root ?? "/");
   const files: FileStep[] = [];
-  for (const path of [HOST_PATHS.timerUnit, HOST_PATHS.serviceUnit, WANTS_LINK, HOST_PATHS.configFile]) {
+  const paths: string[] = [HOST_PATHS.timerUnit, HOST_PATHS.serviceUnit, WANTS_LINK, HOST_PATHS.configFile];
+  // A run in progress keeps the executable's inode: removing the name does not cut it off.
+  if (o.removeExecutable) paths.push(HOST_PATHS.binary);
+  for (const path of paths) {
     const step = await removeStep(root, path);
     if (step) files.push(step);
   }
@@ -38,6 +43,7 @@ export async function planUninstall(o: UninstallOptions): Promise<HostPlan> {
     const why = root === "/" ? "systemd is not running here" : `--root is ${root}, not /`;
     notes.push(`${why}, so systemctl was not run: if the timer is running on that host, run there: systemctl disable --now ${TIMER} && systemctl daemon-reload`);
   }
-  notes.push(`kept: ${HOST_PATHS.binary} (remove it by hand if no longer wanted), the certificates, kubeconfigs, manifests and backups`);
+  const executable = o.removeExecutable ? "" : `${HOST_PATHS.binary} (remove it by hand if no longer wanted), `;
+  notes.push(`kept: ${executable}the certificates, kubeconfigs, manifests and backups`);
   return { root, before, files, after, notes, removeEmptyDirs: [posix.dirname(HOST_PATHS.configFile)] };
 }

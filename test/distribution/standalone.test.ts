@@ -1,6 +1,6 @@
 // The distribution as users get it: the single-file bundle run by `node` with no node_modules,
-// and the standalone executable run where no `node` can be found. Both are built here, fresh,
-// by the same script as `npm run build`, so they always match the code under test.
+// and the standalone executable run where no `node` can be found. Both are built by the same
+// script as `npm run build`, once per test run for the code under test (test/support/dist.ts).
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
@@ -9,11 +9,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { run } from "../support/tools.js";
+import { builtDistribution } from "../support/dist.js";
 
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 const VERSION = (JSON.parse(await readFile(join(REPO, "package.json"), "utf8")) as { version: string }).version;
 
 let out = "";
+/** Where the bundle and the executable are. */
+let dist = "";
 let root = "";
 /** A PATH with no node on it: an empty directory. */
 let noNodePath = "";
@@ -22,8 +25,7 @@ before(async () => {
   out = await mkdtemp(join(tmpdir(), "renew-certs-dist-"));
   // Synchronously: an "exit" listener cannot wait for a promise.
   process.once("exit", () => rmSync(out, { recursive: true, force: true }));
-  const b = run(process.execPath, [join(REPO, "scripts/build.mjs"), "--out", out], { cwd: REPO });
-  assert.equal(b.status, 0, `build failed: ${b.stdout}${b.stderr}`);
+  dist = await builtDistribution();
   noNodePath = join(out, "empty-path");
   await import("node:fs/promises").then((fs) => fs.mkdir(noNodePath));
   root = join(out, "cp");
@@ -31,7 +33,7 @@ before(async () => {
 
 /** Runs the standalone executable in an environment where no node can be found. */
 function standalone(args: string[], env: NodeJS.ProcessEnv = {}): { status: number; stdout: string; stderr: string } {
-  return run(join(out, "renew-certs"), args, { env: { PATH: noNodePath, HOME: out, NO_COLOR: "1", ...env }, cwd: out });
+  return run(join(dist, "renew-certs"), args, { env: { PATH: noNodePath, HOME: out, NO_COLOR: "1", ...env }, cwd: out });
 }
 
 test("no node can be found in the standalone executable's environment", () => {
@@ -40,8 +42,8 @@ test("no node can be found in the standalone executable's environment", () => {
 });
 
 test("the bundle runs with node and no node_modules, and prints the version", async () => {
-  assert.ok((await stat(join(out, "renew-certs.cjs"))).isFile());
-  const r = run(process.execPath, [join(out, "renew-certs.cjs"), "--version"], { cwd: out });
+  assert.ok((await stat(join(dist, "renew-certs.cjs"))).isFile());
+  const r = run(process.execPath, [join(dist, "renew-certs.cjs"), "--version"], { cwd: out });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, `${VERSION}\n`);
 });
@@ -101,7 +103,7 @@ test("the standalone executable installs itself into a --root without --binary, 
   assert.match(r.stdout, /create {2}\/usr\/local\/bin\/renew-certs \(0755\) — from /);
   // No systemd-analyze on this PATH: the schedule cannot be checked, and install says so.
   assert.match(r.stdout, /note: systemd-analyze is not installed, so the schedule was not checked/);
-  assert.deepEqual(await readFile(join(host, "usr/local/bin/renew-certs")), await readFile(join(out, "renew-certs")));
+  assert.deepEqual(await readFile(join(host, "usr/local/bin/renew-certs")), await readFile(join(dist, "renew-certs")));
   const again = standalone(["install", "--root", host]);
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stdout, /no change/);

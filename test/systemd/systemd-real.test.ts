@@ -10,7 +10,8 @@ import { mkdir, mkdtemp, readFile, readdir, stat, writeFile } from "node:fs/prom
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { needTools, run } from "../support/tools.js";
+import { needTools } from "../support/tools.js";
+import { builtDistribution } from "../support/dist.js";
 import { bootContainer, type Container, type ExecResult } from "./container.js";
 import { debianRoot } from "./debian-root.js";
 import { DOWN, READY, UNHEALTHY_ONCE } from "./kubelet-main.js";
@@ -46,15 +47,15 @@ test("renew-certs installed on a host booted with a real systemd", { timeout: 90
 
   const work = await mkdtemp(join(tmpdir(), "renew-certs-systemd-"));
   process.once("exit", () => rmSync(work, { recursive: true, force: true }));
-  const build = run(process.execPath, [join(REPO, "scripts/build.mjs"), "--out", join(work, "dist")], { cwd: REPO });
-  assert.equal(build.status, 0, `build failed: ${build.stdout}${build.stderr}`);
+  // Built once per test run for the code under test (test/support/dist.ts).
+  const dist = await builtDistribution();
   phase("standalone executable built");
   const image = await debianRoot((l) => t.diagnostic(l));
   phase(`Debian root ready: ${image}`);
   const c: Container = await bootContainer({
     image, name: `renew-certs-test-${process.pid}`, consoleFile: join(work, "console.log"),
     // The compiled tests and their dependencies, at the same paths, for the kubelet test double.
-    binds: [{ host: join(work, "dist"), container: DIST, readOnly: true }, { host: process.execPath, container: NODE, readOnly: true },
+    binds: [{ host: dist, container: DIST, readOnly: true }, { host: process.execPath, container: NODE, readOnly: true },
       ...["build", "node_modules"].map((d) => ({ host: join(REPO, d), readOnly: true }))],
   });
   t.after(() => c.stop());
