@@ -136,7 +136,7 @@ test("restart mode minimal: when kube-apiserver does not reload the previous fil
   await kubelet.settled();
   assert.equal(exitCodeFor(err.code), 7, err.message);
   // Not "every renewed file and manifest was restored" nor "proven restarted" alone: what really happened.
-  assert.match(err.message, /^kube-controller-manager: .*\. Rolled back: every renewed file was restored from \S+, and every manifest but kube-apiserver's, which now carries the restart annotation konvoy\.d2iq\.io\/restartedAt; kube-controller-manager was proven restarted and healthy, and kube-apiserver did not reload them within 20 s, so it was restarted and proven healthy on the previous certificates; they still expire as before/);
+  assert.match(err.message, new RegExp(String.raw`^kube-controller-manager: .*\. Rolled back: every renewed file was restored from \S+, and every manifest but kube-apiserver's, which now carries the restart annotation konvoy\.d2iq\.io\/restartedAt; kube-controller-manager was proven restarted and healthy, and kube-apiserver did not reload them within ${minimal.healthTimeoutSeconds} s, so it was restarted and proven healthy on the previous certificates; they still expire as before`));
   assert.equal(kubelet.restarts("kube-apiserver"), 1, "restarted by the rollback, not by the renewal");
   assert.notEqual(await loopbackOf(root), loopbackBefore);
   const previous = new X509Certificate(await readFile(join(root, "etc/kubernetes/pki/apiserver.crt"))).fingerprint256;

@@ -4,6 +4,7 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { mkdtemp, readFile, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -97,4 +98,33 @@ test("copied by skopeo and unpacked by umoci, the image's root runs renew-certs 
   const d = run("chroot", [rootfs, "/usr/local/bin/renew-certs", "deploy", "--image", "renew-certs:dev"], { env: CLEAN_ENV });
   assert.equal(d.status, 0, d.stderr);
   assert.match(d.stdout, /^kind: DaemonSet$/m);
+});
+
+test("containerd imports the archive as it is (ctr -n k8s.io images import) and runs the executable inside it", async (t) => {
+  if (!needTools(t, "containerd", "ctr")) return;
+  if (process.getuid?.() !== 0) {
+    if (process.env["CI"] === "true") assert.fail("containerd needs root: CI runs as root");
+    t.skip("needs root (containerd)");
+    return;
+  }
+  // A containerd of the test's own, on its own socket and directories: the host's, if any, is left alone.
+  const dir = await mkdtemp(join(tmpdir(), "renew-certs-containerd-"));
+  const sock = join(dir, "containerd.sock");
+  const daemon = spawn("containerd", ["--root", join(dir, "root"), "--state", join(dir, "state"), "--address", sock], { stdio: "ignore" });
+  t.after(() => {
+    daemon.kill("SIGTERM");
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const ctr = (...args: string[]) => run("ctr", ["--address", sock, "-n", "k8s.io", ...args]);
+  // Ready when it answers (an event: the socket serves), within a minute on a slow machine.
+  for (const deadline = Date.now() + 60_000; ctr("version").status !== 0;) {
+    assert.ok(Date.now() < deadline, "containerd did not answer on its socket within 60 s");
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const imp = ctr("images", "import", archive);
+  assert.equal(imp.status, 0, imp.stderr);
+  assert.match(ctr("images", "ls", "-q").stdout, /^docker\.io\/library\/renew-certs:dev$/m);
+  const v = ctr("run", "--rm", "docker.io/library/renew-certs:dev", `version-${process.pid}`, "renew-certs", "--version");
+  assert.equal(v.status, 0, v.stderr);
+  assert.equal(v.stdout.trim(), VERSION);
 });
