@@ -145,9 +145,9 @@ test("ca status shows each location's certificate: current, old of the same key,
   const table = cli(["ca", "status", "--root", root]);
   assert.equal(table.status, 0, table.stderr);
   assert.match(table.stdout, new RegExp(`deadline: +${oldCaNotAfter.slice(0, 16).replace("T", " ")} UTC: everything that trusts ca must hold the new certificate by then`));
-  assert.match(table.stdout, /root\/\.kube\/config +kubectl +next-command +OLD certificate, same key \(serial [0-9A-F]+, expires /);
-  assert.match(table.stdout, /super-admin\.conf +kubectl +next-command +a certificate of ANOTHER key/);
-  assert.match(table.stdout, /controller-manager\.conf +kube-controller-manager +restart +current certificate/);
+  assert.match(table.stdout, /root\/\.kube\/config +kubectl certificate-authority-data +next-command +OLD certificate, same key \(serial [0-9A-F]+, expires /);
+  assert.match(table.stdout, /super-admin\.conf +kubectl certificate-authority-data +next-command +a certificate of ANOTHER key/);
+  assert.match(table.stdout, /controller-manager\.conf +kube-controller-manager certificate-authority-data +restart +current certificate/);
   const json = JSON.parse(cli(["ca", "status", "-o", "json", "--root", root]).stdout) as { cas: { ca: string; deadline?: string; renewedAt?: string; locations: { path: string; holds: string }[] }[] };
   const ca = json.cas.find((c) => c.ca === "ca")!;
   assert.equal(ca.deadline, oldCaNotAfter);

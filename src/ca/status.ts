@@ -86,9 +86,11 @@ export function renderCaStatus(rows: CaStatus[], now: Date): string {
         `  deadline:     ${day(r.deadline)}${passed ? " (passed)" : ""}: everything that trusts ${r.ca} must hold the new certificate by then`);
     }
     const w = Math.max(...r.locations.map((l) => l.path.length));
-    const rw = Math.max(...r.locations.map((l) => l.readBy.length));
+    // Who reads it and through which flag or field: ca.crt alone is read four ways by two components.
+    const who = (l: (typeof r.locations)[number]): string => `${l.readBy} ${l.via}`;
+    const rw = Math.max(...r.locations.map((l) => who(l).length));
     lines.push("  trust locations:");
-    for (const l of r.locations) lines.push(`    ${l.path.padEnd(w)}  ${l.readBy.padEnd(rw)}  ${l.reload.padEnd(12)}  ${l.detail}`);
+    for (const l of r.locations) lines.push(`    ${l.path.padEnd(w)}  ${who(l).padEnd(rw)}  ${l.reload.padEnd(12)}  ${l.detail}`);
     return lines.join("\n");
   });
   return blocks.join("\n\n") + "\n";
