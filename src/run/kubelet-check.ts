@@ -17,9 +17,12 @@ import { readRecord } from "../renewal/intent.js";
 import { RenewCertsError } from "../errors.js";
 import type { RunContext } from "./context.js";
 import { asRunRecord } from "./state.js";
+import { manifestsToRestart } from "../manifests/list.js";
 
 /** The refusal's words (the issue's, kept stable for people and tests). */
 export const KUBELET_DOWN_MESSAGE = "the kubelet is not running: nothing could restart the control plane on renewed certificates; start it (systemctl start kubelet), then run again";
+
+const NOTHING_TO_RESTART = "the run has nothing to restart";
 
 /** Why a run goes on without a running kubelet, or undefined when it must be refused (pure). */
 export function withoutKubelet(o: {
@@ -34,7 +37,7 @@ export function withoutKubelet(o: {
 }): string | undefined {
   if (o.kubeletRestartPending || o.kubeletClientReissued) return "this run re-issues the kubelet's client certificate, then restarts the kubelet";
   if (o.unfinished === "rolled-back") return "the last run is only left to report its rollback";
-  if (o.unfinished === undefined && !o.due) return "the run has nothing to restart";
+  if (o.unfinished === undefined && !o.due) return NOTHING_TO_RESTART;
   return undefined;
 }
 
@@ -57,9 +60,13 @@ export async function checkKubeletRuns(ctx: RunContext): Promise<void> {
     kubeletRestartPending: run?.kubeletClient?.kubeletRestarted === false, kubeletClientReissued: reissued,
   });
   if (because) {
-    ctx.log.warn(`the kubelet is not running (${health.detail}); going on: ${because}`);
+    // A run with nothing to restart says its one line ("not due"); the kubelet is doctor's to report then.
+    const say = because === NOTHING_TO_RESTART ? ctx.log.debug.bind(ctx.log) : ctx.log.warn.bind(ctx.log);
+    say(`the kubelet is not running (${health.detail}); going on: ${because}`);
     return;
   }
+  // No manifest to restart at all is the bigger problem, and the run's own refusal (exit 4) says how to fix it.
+  if ((await manifestsToRestart(ctx.root, ctx.settings.manifests)).present.length === 0) return;
   const left = job ? `; the unfinished run recorded in ${ctx.stateDir} stays as it is, and the next run resumes it` : "";
   throw new RenewCertsError("KUBELET_DOWN", `${KUBELET_DOWN_MESSAGE} (nothing was changed${left}; ${health.detail})`);
 }
