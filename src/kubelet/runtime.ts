@@ -7,7 +7,6 @@ import { join } from "node:path";
 import { existsSync } from "node:fs";
 import { hostRuntime } from "./host-runtime.js";
 import { sandboxRuntime, CONTROL_FILE } from "./sandbox-runtime.js";
-import { kubeletHealthz } from "./healthz.js";
 
 /** A container as the container runtime lists it (crictl ps -a). */
 export interface RuntimeContainer {
@@ -50,15 +49,9 @@ export interface NodeRuntime {
 /** No way to act on the node (a --root that is neither "/" nor a running sandbox). */
 export function noRuntime(root: string): NodeRuntime {
   const fail = (): never => { throw new RuntimeUnavailableError(`--root ${root} is not this host's "/" and no kubelet double runs there: renew-certs cannot restart its kubelet`); };
-  // Nothing here can restart a kubelet, but one may still answer where the tree's kubelet config
-  // says (a mounted disk of this very host, a sandbox whose double left no control file): only a
-  // refused connection says "down", so a run that no kubelet would carry out is refused at once
-  // instead of waiting out its health timeout twice.
-  const kubeletHealth = async (): Promise<KubeletHealth> => {
-    const h = await kubeletHealthz(root, { withinMs: 1000 });
-    const state = h.ok ? "running" : h.slow ? "unknown" : "down";
-    return { state, detail: `--root ${root} is not this host's "/" and no kubelet double runs there; ${h.detail}` };
-  };
+  // A tree that is not this host's "/" and has no kubelet double (a mounted disk, a bare sandbox):
+  // whether a kubelet would act on its manifests cannot be told from here, so the run is not refused.
+  const kubeletHealth = (): Promise<KubeletHealth> => Promise.resolve({ state: "unknown", detail: `--root ${root} is not this host's "/" and no kubelet double runs there` });
   return { name: "none", kubeletHealth, kubeletLog: () => Promise.resolve([]), restartKubelet: async () => fail(), containers: () => Promise.resolve([]), stopContainer: async () => fail() };
 }
 

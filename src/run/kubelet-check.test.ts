@@ -2,12 +2,11 @@
 // the run itself brings the kubelet back (its expired client certificate re-issued, then restarted).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { access, readFile, writeFile } from "node:fs/promises";
+import { access, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { cliAsync } from "../../test/support/cli.js";
 import { simulatedHost } from "../../test/support/simulated.js";
-import { copySandbox, snapshot } from "../../test/support/sandbox.js";
-import { freePort } from "../simulator/ports.js";
+import { snapshot } from "../../test/support/sandbox.js";
 import { DEFAULT_SETTINGS, type Settings } from "../config/settings.js";
 import { memoryLogger } from "../log/logger.js";
 import { getHealthz, healthzEndpointOf } from "../kubelet/healthz.js";
@@ -72,16 +71,3 @@ test("a run goes on without a running kubelet only when it restarts nothing or b
   assert.equal(withoutKubelet({ ...base, unfinished: "rolled-back" }), "the last run is only left to report its rollback");
 });
 
-test("a due run on a tree where no kubelet double runs and nothing answers the kubelet's healthz is refused at once: exit 16, nothing written", async (t) => {
-  const root = await copySandbox(t, { ageDays: 300, keySpec: { type: "ec", curve: "P-256" } });
-  // A port claimed for this test and never listened on: nothing answers there, whatever else runs on the machine.
-  const port = await freePort();
-  const file = join(root, "var/lib/kubelet/config.yaml");
-  await writeFile(file, (await readFile(file, "utf8")).replace(/^healthzPort: \d+$/m, `healthzPort: ${port}`));
-  const before = await snapshot(root);
-  const r = await cliAsync(["run", "--root", root]);
-  assert.equal(r.status, 16, r.stderr);
-  assert.match(r.stderr, new RegExp(`no kubelet double runs there; http://127\\.0\\.0\\.1:${port}/healthz: connection refused`));
-  assert.deepEqual(await snapshot(root), before, "nothing written");
-  assert.equal(await exists(join(root, "var/lib/renew-certs")), false, "no state directory, no lock, no backup");
-});
