@@ -146,7 +146,7 @@ test("restart mode minimal: when kube-apiserver does not reload the previous fil
   assert.deepEqual(changed, ["etc/kubernetes/manifests/kube-apiserver.yaml"], "every file as before but kube-apiserver's manifest, which carries the restart annotation");
   assert.match((await manifestOf(root, "kube-apiserver")).annotations[KEY] ?? "", /^\d{10}\.\d{6}$/);
   assert.ok(!log.lines.some((l) => l.msg === "kube-apiserver: reloaded the previous certificates, proven by what it serves"), "no line claims a reload of the previous files");
-  assert.ok(log.lines.some((l) => l.level === "warn" && /^kube-apiserver did not serve the previous certificates within 20 s without a restart: .*: restarting it instead$/.test(l.msg)), log.lines.map((l) => l.msg).join("\n"));
+  assert.ok(log.lines.some((l) => l.level === "warn" && new RegExp(`^kube-apiserver did not serve the previous certificates within ${minimal.healthTimeoutSeconds} s without a restart: .*: restarting it instead$`).test(l.msg)), log.lines.map((l) => l.msg).join("\n"));
 });
 
 test("restart mode minimal: when kube-apiserver neither reloads the previous files nor comes back from its restart onto them, the failed rollback says it was restarted (exit 8)", async (t) => {
