@@ -12,6 +12,7 @@ import { applyWrites } from "../renewal/apply.js";
 import type { Lock } from "../renewal/lock.js";
 import type { Recovery } from "../renewal/intent.js";
 import { RenewCertsError } from "../errors.js";
+import { DEFAULT_SETTINGS } from "../config/settings.js";
 import { planCaRenewal, type CaPlan } from "./plan.js";
 
 /** The names `ca renew` accepts. */
@@ -75,7 +76,7 @@ export async function renewCas(o: CaRenewOptions): Promise<CaRenewResult> {
     const all = o.names[0] === "all";
     const names = all ? inv.cas.map((c) => c.spec.name) : (o.names as CaName[]);
     const plans: CaPlan[] = [];
-    for (const ca of names) plans.push(await planCaRenewal({ inv, ca, now: start, validityDays: o.validityDays ?? 3650, log: o.log }));
+    for (const ca of names) plans.push(await planCaRenewal({ inv, ca, now: start, validityDays: o.validityDays ?? DEFAULT_SETTINGS.caValidityDays, log: o.log }));
     const result: CaRenewResult = { start, dryRun, recovery, plans, backup: undefined };
     if (dryRun) return result;
     result.backup = await applyWrites({

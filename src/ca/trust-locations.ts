@@ -6,12 +6,6 @@
 // etcd#11555 (etcd does not reload its trusted CA), client-go (a kubeconfig is read at start).
 import { LAYOUT, type CaName } from "../inventory/catalog.js";
 
-/** Days before a CA's NotAfter at which its renewal is due: a year for every node and pod to pick it up. */
-export const CA_RENEW_BEFORE_DAYS = 365;
-
-/** Validity of a re-signed CA certificate, in days: kubeadm's 10 years. */
-export const CA_VALIDITY_DAYS = 3650;
-
 /** Who reads a trust location. */
 export type Reader = "kube-apiserver" | "kube-controller-manager" | "kube-scheduler" | "kubelet" | "etcd" | "kubectl";
 

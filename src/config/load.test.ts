@@ -53,6 +53,9 @@ const BAD_FIELDS: [string, string, RegExp][] = [
   ["safetyMarginDays", "-3", /safetyMarginDays: must be a whole number of days, from 0 to 3650 \(ten years\) \(got -3\)/],
   ["safetyMarginDays", "400", /safetyMarginDays: must be less than validityDays \(365\)/],
   ["validityDays", "0", /validityDays: must be a whole number of days, from 1 to 3650 \(ten years\) \(got 0\)/],
+  ["caRenewBeforeDays", "3650", /caRenewBeforeDays: must be less than caValidityDays \(3650\) \(got 3650\)/],
+  ["caRenewBeforeDays", "-1", /caRenewBeforeDays: must be a whole number of days, from 0 to 3650 \(ten years\) \(got -1\)/],
+  ["caValidityDays", "40000", /caValidityDays: must be a whole number of days, from 1 to 36500 \(a hundred years\) \(got 40000\)/],
   ["schedule", '""', /schedule: must be a systemd calendar expression such as daily/],
   ["schedule", "[daily]", /schedule: must be a systemd calendar expression .* \(got \["daily"\]\)/],
   ["randomizedDelaySeconds", "1h", /randomizedDelaySeconds: must be a whole number of seconds, from 0 to 86400 \(one day\) \(got "1h"\)/],
@@ -94,7 +97,7 @@ test("every setting has at least one bad-value test", () => {
 const NUMERIC = SETTING_NAMES.filter((k) => SETTING_FIELDS[k].schema["type"] === "integer");
 
 test("every whole-number setting has a range, and the JSON schema carries it", () => {
-  assert.deepEqual(NUMERIC, ["certificateRenewInterval", "safetyMarginDays", "validityDays", "randomizedDelaySeconds", "healthTimeoutSeconds", "fallbackAfterSeconds", "backupsKept", "lockTimeoutSeconds", "leaseWaitSeconds"]);
+  assert.deepEqual(NUMERIC, ["certificateRenewInterval", "safetyMarginDays", "validityDays", "caRenewBeforeDays", "caValidityDays", "randomizedDelaySeconds", "healthTimeoutSeconds", "fallbackAfterSeconds", "backupsKept", "lockTimeoutSeconds", "leaseWaitSeconds"]);
   for (const k of NUMERIC) {
     const r = SETTING_FIELDS[k].range;
     assert.ok(r && r.min < r.max, `${k} has a range`);

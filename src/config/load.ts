@@ -146,6 +146,9 @@ export async function resolveSettings(o: ResolveOptions = {}): Promise<Settings>
   const cross: [keyof Settings, string][] = [];
   const interval = validateInterval(merged.certificateRenewInterval, merged.validityDays);
   if (interval) cross.push(["certificateRenewInterval", interval]);
+  if (merged.caRenewBeforeDays >= merged.caValidityDays) {
+    cross.push(["caRenewBeforeDays", `must be less than caValidityDays (${merged.caValidityDays}) (got ${merged.caRenewBeforeDays}): every CA would be due right after its renewal`]);
+  }
   if (merged.safetyMarginDays >= merged.validityDays) {
     cross.push(["safetyMarginDays", `must be less than validityDays (${merged.validityDays}) (got ${merged.safetyMarginDays}): every certificate would be due right after its renewal`]);
   }

@@ -52,6 +52,14 @@ export const SETTING_FIELDS: { readonly [K in keyof Settings]: SettingField } = 
     description: "Validity of renewed certificates, in days (never past their CA's expiry).",
     ...wholeNumber("days", 1, 3650, "ten years"),
   },
+  caRenewBeforeDays: {
+    description: "Re-sign a certificate authority with its own key when it expires within this many days (or has expired), so that every node and pod has that long to pick up the new certificate. Must be less than caValidityDays.",
+    ...wholeNumber("days", 0, 3650, "ten years"),
+  },
+  caValidityDays: {
+    description: "Validity of a re-signed certificate authority, in days (kubeadm's is ten years).",
+    ...wholeNumber("days", 1, 36_500, "a hundred years"),
+  },
   schedule: {
     description: "When the timer checks the certificates: a systemd OnCalendar expression (see systemd.time(7); check one with systemd-analyze calendar).",
     expect: "a systemd calendar expression such as daily or *-*-* 03:00:00",

@@ -9,6 +9,10 @@ export interface Settings {
   safetyMarginDays: number;
   /** Validity of renewed certificates, in days. Default 365 (kubeadm's). */
   validityDays: number;
+  /** Re-sign a CA with its own key when it expires within this many days (or has expired). Default 365. */
+  caRenewBeforeDays: number;
+  /** Validity of a re-signed CA certificate, in days. Default 3650 (kubeadm's). */
+  caValidityDays: number;
   /** systemd OnCalendar expression of the timer. Default "daily". */
   schedule: string;
   /** systemd RandomizedDelaySec of the timer, in seconds. Default 3600. */
@@ -47,6 +51,8 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   certificateRenewInterval: 60,
   safetyMarginDays: 30,
   validityDays: 365,
+  caRenewBeforeDays: 365,
+  caValidityDays: 3650,
   schedule: "daily",
   randomizedDelaySeconds: 3600,
   manifests: ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy"],

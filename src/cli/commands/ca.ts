@@ -4,13 +4,11 @@ import { bool, str } from "../command.js";
 import { RenewCertsError } from "../../errors.js";
 import { DEFAULT_SETTINGS, HOST_PATHS, type Settings } from "../../config/settings.js";
 import { exists } from "../../util/fs.js";
-import { CA_RENEW_BEFORE_DAYS, CA_VALIDITY_DAYS } from "../../ca/trust-locations.js";
 import { faultHook } from "../fault.js";
 import { wholeNumberFlag } from "./renew.js";
-import { SETTING_FIELDS, type Range } from "../../config/schema.js";
+import { SETTING_FIELDS } from "../../config/schema.js";
 
 /** --validity-days of a re-signed CA: up to 100 years, as kubeadm's own CA validity can be set that long. */
-const CA_VALIDITY_RANGE: Range = { min: 1, max: 36_500, unit: "days", maxIs: "a hundred years" };
 import type { CaRenewResult } from "../../ca/renew.js";
 import { restartsFor } from "../../ca/trust-locations.js";
 
@@ -120,7 +118,7 @@ Examples:
       if (output !== "table" && output !== "json") throw new RenewCertsError("USAGE", `--output must be table or json (got ${output})`);
       const { caStatus, renderCaStatus } = await import("../../ca/status.js");
       const now = new Date();
-      const rows = await caStatus(root, now, CA_RENEW_BEFORE_DAYS);
+      const rows = await caStatus(root, now, (await hostSettings(root)).caRenewBeforeDays);
       io.stdout(output === "json" ? JSON.stringify({ cas: rows }, null, 2) + "\n" : renderCaStatus(rows, now));
       return 0;
     }
@@ -137,7 +135,7 @@ Examples:
       root,
       names,
       dryRun: bool(args, "dry-run"),
-      validityDays: wholeNumberFlag(str(args, "validity-days"), "--validity-days", CA_VALIDITY_RANGE) ?? CA_VALIDITY_DAYS,
+      validityDays: wholeNumberFlag(str(args, "validity-days"), "--validity-days", SETTING_FIELDS.caValidityDays.range!) ?? settings.caValidityDays,
       ...(backupDir ? { backupDir: resolve(backupDir) } : {}),
       backupsKept: settings.backupsKept,
       lockTimeoutMs: (wholeNumberFlag(str(args, "lock-timeout"), "--lock-timeout", SETTING_FIELDS.lockTimeoutSeconds.range!) ?? 60) * 1000,
