@@ -6,6 +6,7 @@ import type { Inventory, CaEntry } from "../inventory/scan.js";
 import type { CaName } from "../inventory/catalog.js";
 import type { Logger } from "../log/logger.js";
 import { loadCa } from "../renewal/material.js";
+import { parseCertificatePem } from "../pki/pem.js";
 import type { FileWrite } from "../renewal/plan.js";
 import { withClusterCaData } from "../kubeconfig/kubeconfig.js";
 import { RenewCertsError } from "../errors.js";
@@ -56,6 +57,12 @@ export function replaceInBundle(pem: string, made: FoundCertificate, madePem: st
   return out.join("\n") + "\n";
 }
 
+/** A published certificate as if made here. */
+function adopted(pem: string, source: string): Resigned {
+  const cert = parseCertificatePem(pem, `${source} (published)`);
+  return { der: cert.der, pem: cert.x509.toString(), x509: cert.x509, serialHex: cert.x509.serialNumber, notBefore: cert.notBefore, notAfter: cert.notAfter };
+}
+
 /** Throws the refusal for a CA that cannot be re-signed here, before its key is read. */
 function checkPresent(entry: CaEntry): void {
   if (entry.externallyManaged) {
@@ -87,7 +94,7 @@ async function kubeconfigWrites(held: HeldFile[], made: FoundCertificate, madePe
  * CA and a key that does not match), re-signs it, proves it against every leaf of this host, and
  * lists every write. Warns about leaves that must be renewed too.
  */
-export async function planCaRenewal(o: { inv: Inventory; ca: CaName; now: Date; validityDays: number; log: Logger }): Promise<CaPlan> {
+export async function planCaRenewal(o: { inv: Inventory; ca: CaName; now: Date; validityDays: number; log: Logger; adopt?: string }): Promise<CaPlan> {
   const entry = o.inv.cas.find((c) => c.spec.name === o.ca);
   if (!entry || entry.missing) {
     const why = o.ca === "etcd-ca" ? "external etcd: there is no pki/etcd/ca.crt" : "no certificate file";
@@ -95,7 +102,9 @@ export async function planCaRenewal(o: { inv: Inventory; ca: CaName; now: Date; 
   }
   checkPresent(entry);
   const loaded = await loadCa(entry);
-  const made = resignCa({ old: loaded.cert, key: loaded.key, name: o.ca, now: o.now, validityDays: o.validityDays });
+  // Adopting (run, another host published this CA's new certificate, checked by the caller against
+  // this key): the same leaf checks and writes as for a certificate made here.
+  const made = o.adopt !== undefined ? adopted(o.adopt, loaded.cert.source) : resignCa({ old: loaded.cert, key: loaded.key, name: o.ca, now: o.now, validityDays: o.validityDays });
   const leaves = checkLeaves(await leavesOf(o.inv, o.ca), loaded.cert.x509, made.x509, entry.certFile);
   for (const n of leaves.mustRenew) {
     o.log.warn(`${n} names CA ${o.ca} by issuer and serial (authority key identifier): OpenSSL will not chain it to the re-signed certificate; ` +

@@ -93,16 +93,16 @@ test("run refuses a leaf that is a CA before the first write (exit 11), and stat
   assert.deepEqual([...(await snapshot(root))].filter(([p]) => p.startsWith("etc/")), before);
 });
 
-test("run refuses an expired CA before the first write: exit 13 and the control plane untouched", async (t) => {
+test("run refuses a CA that is not valid yet before the first write: exit 13 and the control plane untouched (an expired one it re-signs: run/ca.test.ts)", async (t) => {
   const root = await copySandbox(t, ec);
-  await resignCa(root, "etcd-ca", { notAfter: new Date(Date.now() - DAY) });
+  await resignCa(root, "etcd-ca", { notBefore: new Date(Date.now() + 2 * DAY) });
   const before = [...(await snapshot(root))].filter(([p]) => p.startsWith("etc/"));
   const r = cli(["run", "--root", root]);
   assert.equal(r.status, 13, r.stderr);
-  assert.match(r.stderr, /^error: CA \S+\/pki\/etcd\/ca\.crt \(etcd-ca\) expired on /m);
+  assert.match(r.stderr, /^error: CA \S+\/pki\/etcd\/ca\.crt \(etcd-ca\) is not valid before /m);
   assert.deepEqual([...(await snapshot(root))].filter(([p]) => p.startsWith("etc/")), before);
   // status predicts the refusal, not a renewal.
-  assert.match(cli(["status", "--root", root]).stdout, /\nrenew-certs run would refuse to renew \(exit 13\): CA etcd-ca expired on \S+: the certificates it signs cannot be renewed\n$/);
+  assert.match(cli(["status", "--root", root]).stdout, /\nrenew-certs run would refuse to renew \(exit 13\): CA etcd-ca is not valid before \S+: the certificates it signs cannot be renewed\n$/);
 });
 
 test("a CA with less than the safety margin left still renews, capped at its expiry, and the log and status say loudly what to do", async (t) => {

@@ -6,6 +6,7 @@ import { generateKey, keySpecOf } from "../pki/keys.js";
 import type { Logger } from "../log/logger.js";
 import { removeStrayTemps, type AtomicWriteOptions } from "../util/atomic.js";
 import { loadCa, loadLeaf, type LoadedCa } from "./material.js";
+import type { Certificate } from "../pki/pem.js";
 import { capWarning, reissue, type Reissued } from "./reissue.js";
 import { checkNames, selectLeaves, writesFor, type FileWrite, type Skipped } from "./plan.js";
 import { acquireLock, type Lock } from "./lock.js";
@@ -40,6 +41,32 @@ export interface RenewOptions {
    * record): one rename, so that no crash can lose what is left to do. Default: none.
    */
   then?: (done: { backup: string; renewed: RenewedCertificate[] }) => JobRecord;
+  /**
+   * CAs re-signed with their own keys in the same renewal (a run's, src/ca/run-step.ts): each new
+   * certificate signs the leaves of its CA, and the CA's writes join the same backup and intent.
+   * With resigned CAs, `names` may be empty: the CAs alone are renewed.
+   */
+  resigned?: readonly ResignedCa[];
+}
+
+/** A CA re-signed in memory, and every write that puts it in its trust locations (the CA's record last). */
+export interface ResignedCa {
+  ca: CaName;
+  cert: Certificate;
+  pem: string;
+  writes: readonly FileWrite[];
+}
+
+/**
+ * One set of writes: the CAs' files first, then the leaves', then the CAs' records, so that a
+ * record exists only once every file holds its certificate. A file both write (a kubeconfig with a
+ * renewed client certificate) takes the leaf's write, which carries the new CA data too.
+ */
+function mergeWrites(resigned: readonly ResignedCa[], leaves: FileWrite[]): FileWrite[] {
+  const byLeaf = new Set(leaves.map((w) => w.path));
+  const caWrites = resigned.flatMap((r) => r.writes).filter((w) => !byLeaf.has(w.path));
+  const isRecord = (w: FileWrite): boolean => w.what === "CA renewal record";
+  return [...caWrites.filter((w) => !isRecord(w)), ...leaves, ...caWrites.filter(isRecord)];
 }
 
 /** One renewed certificate, for reports. */
@@ -109,7 +136,9 @@ export async function lockAndRecover(root: string, log: Logger, lockTimeoutMs = 
 export async function renewCertificates(o: RenewOptions): Promise<RenewResult> {
   const log = o.log;
   const dryRun = o.dryRun ?? false;
-  checkNames(o.names);
+  const resigned = o.resigned ?? [];
+  const casOnly = o.names.length === 0 && resigned.length > 0;
+  if (!casOnly) checkNames(o.names);
   let lock: Lock | undefined;
   let recovery: Recovery = { action: "none" };
   if (!dryRun && !o.lockHeld) ({ lock, recovery } = await lockAndRecover(o.root, log, o.lockTimeoutMs));
@@ -120,7 +149,7 @@ export async function renewCertificates(o: RenewOptions): Promise<RenewResult> {
     const start = (o.now ?? (() => new Date()))();
     const validityDays = o.validityDays ?? 365;
     const before = await scanInventory(o.root);
-    const { selected, skipped } = selectLeaves(before, o.names);
+    const { selected, skipped } = casOnly ? { selected: [], skipped: [] } : selectLeaves(before, o.names);
     refuseDanglingLinks(before, skipped);
     for (const s of skipped) log[s.level](s.reason, { certificate: s.name });
 
@@ -137,7 +166,13 @@ export async function renewCertificates(o: RenewOptions): Promise<RenewResult> {
     });
     // Load and check everything first: any bad input stops the run before a single write.
     const cas = new Map<CaName, LoadedCa>();
-    for (const l of selected) if (!cas.has(l.spec.ca)) cas.set(l.spec.ca, await loadCa(l.ca));
+    for (const l of selected) {
+      if (cas.has(l.spec.ca)) continue;
+      const ca = await loadCa(l.ca);
+      const made = resigned.find((r) => r.ca === l.spec.ca);
+      // Same key and subject: the leaves are signed as before, and chain to (and end by) the new certificate.
+      cas.set(l.spec.ca, made ? { ...ca, cert: made.cert, pem: made.pem } : ca);
+    }
     const loaded = [];
     for (const l of selected) loaded.push(await loadLeaf(l, cas.get(l.spec.ca)!));
     const reissued: Reissued[] = await Promise.all(loaded.map(async (l, i) => reissue(l, start, validityDays, await (early[i] ?? generateKey(l.spec)))));
@@ -146,7 +181,7 @@ export async function renewCertificates(o: RenewOptions): Promise<RenewResult> {
       if (capped) log.warn(capped, { notAfter: r.notAfter.toISOString() });
     }
     const writesEach = await Promise.all(reissued.map(writesFor));
-    const writes: FileWrite[] = writesEach.flat();
+    const writes: FileWrite[] = mergeWrites(resigned, writesEach.flat());
     for (const w of writes) if (w.note) log.warn(w.note);
     const renewed: RenewedCertificate[] = reissued.map((r, i) => ({
       name: r.loaded.leaf.spec.name,
@@ -163,7 +198,7 @@ export async function renewCertificates(o: RenewOptions): Promise<RenewResult> {
     const backupDir = o.backupDir ?? join(o.root, LAYOUT.backupDir);
     result.backup = await applyWrites({
       root: o.root, stateDir: stateDirOf(o.root), backupDir, backupsKept: o.backupsKept ?? 10, writes, alsoBackUp: await manifestFiles(o.root),
-      start, reason: `renew ${o.names.join(" ")}`, log, ...(o.onStep ? { onStep: o.onStep } : {}),
+      start, reason: `renew ${[...resigned.map((r) => `CA ${r.ca}`), ...o.names].join(" ")}`, log, ...(o.onStep ? { onStep: o.onStep } : {}),
       ...(o.then ? { then: (backup: string) => o.then!({ backup, renewed }) } : {}),
     });
     for (const r of renewed) log.info(`renewed ${r.name}`, { notAfter: r.notAfter, serial: r.serial });

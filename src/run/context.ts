@@ -15,6 +15,7 @@ import type { MirrorPod } from "./identity.js";
 import type { Probes } from "./prove.js";
 import type { Clock } from "./wait.js";
 import type { NodeRuntime } from "../kubelet/runtime.js";
+import type { CaCluster } from "../ca/cluster-port.js";
 
 /** The shared context of a run's steps. */
 export interface RunContext {
@@ -36,6 +37,8 @@ export interface RunContext {
   progress?: { isTTY: boolean; write: (text: string) => void };
   /** Fault injection: called after every durable step (writes and state transitions). */
   onStep?: AtomicWriteOptions["onStep"];
+  /** The cluster side of a CA renewal (publish, adopt, prove): default none. */
+  caCluster?: CaCluster;
   /** Aborted when the run is to stop (SIGTERM): it stops at its next wait or step (util/stop.ts). */
   signal?: AbortSignal;
 }

@@ -12,10 +12,14 @@ import { RenewCertsError } from "../errors.js";
 import { planRestarts, type PlannedRef } from "./restart-plan.js";
 import { kubeletClientDue } from "../policy/kubelet-due.js";
 import { checkReissuable } from "../renewal/kubelet-client.js";
+import { caRestarts, convergingCas, dueCas, type DueCa } from "../ca/run-step.js";
 
 /** What `run` decided, and the manifests it will restart (all parsed). */
 export interface Decision {
+  /** The leaves' decision: `due` says whether the leaves are renewed. */
   decision: DueDecision;
+  /** The CAs due (renewed before the leaves, whether the leaves are due or not). */
+  cas: DueCa[];
   /** In order; in restartMode minimal, some left running to reload (action "reload"). */
   restart: PlannedRef[];
   /** Configured manifests that are not there (kube-proxy as a DaemonSet, external etcd). */
@@ -33,15 +37,38 @@ export async function decide(ctx: RunContext, inv: Inventory): Promise<Decision>
   if (kubelet?.due && (await checkReissuable(inv).then(() => true, (e: unknown) => { ctx.log.warn(`${kubelet.why}: ${(e as Error).message}`); return false; }))) {
     decision = { ...decision, due: true, reasons: [{ name: "kubelet client", kind: "expired", text: kubelet.why }] };
   }
-  if (decision.disabled || !decision.due) return { decision, restart: [], missing: [] };
-  const list = await manifestsToRestart(ctx.root, ctx.settings.manifests);
+  const cas = decision.disabled ? [] : dueCas(inv, ctx.settings, ctx.now(), ctx.log);
+  if (!decision.disabled && ctx.caCluster) {
+    const o = { inv, settings: ctx.settings, now: ctx.now(), log: ctx.log, cluster: ctx.caCluster };
+    cas.push(...(await convergingCas(o, cas.map((c) => c.ca))));
+  }
+  if (decision.disabled || (!decision.due && cas.length === 0)) return { decision, cas, restart: [], missing: [] };
+  const needs = caRestarts(cas.map((c) => c.ca));
+  const list = await manifestsToRestart(ctx.root, decision.due ? ctx.settings.manifests : needs.components);
   // Renewed files that nothing restarts stay unused in memory until the old ones expire: a run
   // that can restart (and prove) nothing does not renew either.
-  if (list.present.length === 0) {
+  if (list.present.length === 0 && (decision.due || needs.components.length > 0)) {
     const dir = join(ctx.root, LAYOUT.manifestsDir);
     throw new RenewCertsError("MANIFEST", `no static pod manifest to restart in ${dir} (manifests: ${ctx.settings.manifests.length ? ctx.settings.manifests.join(", ") : "none configured"}): run renews only what it can restart and prove; nothing was changed: fix manifests in the configuration, or renew without restarting with renew-certs renew all`, { file: dir });
   }
   for (const m of list.present) await readManifest(m.file);
-  const restart = await planRestarts({ root: ctx.root, settings: ctx.settings, now: ctx.now(), probes: ctx.probes, log: ctx.log }, list.present);
-  return { decision, restart, missing: list.missing };
+  const planned = await planRestarts({ root: ctx.root, settings: ctx.settings, now: ctx.now(), probes: ctx.probes, log: ctx.log }, list.present);
+  const restart = await withCaRestarts(ctx, planned, needs.components);
+  return { decision, cas, restart, missing: list.missing };
 }
+
+/**
+ * The restart list with what a renewed CA needs: each reader that reads the CA once at start
+ * (trust-locations.ts restartsFor) restarted, never left to reload (restartMode minimal included),
+ * and etcd, for etcd-ca, added when present and put before kube-apiserver, which connects to it.
+ */
+async function withCaRestarts(ctx: RunContext, planned: PlannedRef[], needed: string[]): Promise<PlannedRef[]> {
+  if (needed.length === 0) return planned;
+  const out: PlannedRef[] = planned.map((p) => (needed.includes(p.component) && p.action === "reload" ? { component: p.component, file: p.file, why: CA_WHY } : p));
+  const extra = (await manifestsToRestart(ctx.root, needed.filter((c) => !out.some((p) => p.component === c)))).present;
+  for (const e of extra) await readManifest(e.file);
+  const all = [...out, ...extra.map((e) => ({ ...e, why: CA_WHY }))];
+  return [...all.filter((p) => p.component === "etcd"), ...all.filter((p) => p.component !== "etcd")];
+}
+
+const CA_WHY = "it reads a renewed CA once, at its start";

@@ -8,6 +8,9 @@
 //    its subject names the start ("…@<unix seconds>").
 // 2. the mirror pod: the annotation just written, a container started after the write, Ready.
 // 3. the process table, where the service can see it (/proc; never needed under ProtectProc=invisible).
+// 4. for a component with no certificate of its own in memory (etcd, kube-proxy), the container
+//    runtime (crictl ps): a running container created after the write, none from before it still
+//    running. With the API server down (an expired control plane) it is the one proof of etcd's restart.
 import type { Endpoint, ManifestInfo } from "../manifests/manifest.js";
 import { sameFingerprint, type TlsIdentity } from "../kube/tls.js";
 import type { ProcessEntry } from "../util/proc.js";
@@ -30,6 +33,8 @@ export interface IdentityProbes {
   mirrorPod(name: string): Promise<MirrorPod | undefined>;
   /** The processes running `program` that the process table shows ([] when it shows none). */
   processes(program: string): ProcessEntry[];
+  /** The containers of `component` the container runtime lists (crictl ps -a); absent where none can be asked. */
+  containers?(component: string): Promise<{ id: string; state: "running" | "exited"; createdAt: number }[]>;
 }
 
 /** Where a component's in-memory certificate is served, and what people call it. */
@@ -96,6 +101,16 @@ export async function newProcessEvidence(step: ComponentStep, m: ManifestInfo, o
       return { proven: true, by: "process table", detail: `pid ${fresh.map((p) => p.pid).join(", ")} started ${clock(fresh[0]!.startedAt)}; the previous pid${(step.before.pids?.length ?? 0) === 1 ? " is" : "s are"} gone`, identity: { pids: fresh.map((p) => p.pid) } };
     }
     notes.push(old.length > 0 ? `pid ${old.map((p) => p.pid).join(", ")} from before the change still runs` : "no process started after the change");
+  }
+  const listed = !src && o.probes.containers ? await o.probes.containers(m.component).catch(() => undefined) : undefined;
+  if (listed) {
+    const running = listed.filter((c) => c.state === "running");
+    const fresh = running.filter((c) => c.createdAt >= secondOf(step.writtenAt));
+    const old = running.filter((c) => c.createdAt < secondOf(step.writtenAt));
+    if (fresh.length > 0 && old.length === 0) {
+      return { proven: true, by: "container runtime", detail: `container ${fresh[0]!.id} created ${clock(fresh[0]!.createdAt)}, after the manifest changed; none from before runs`, identity: {} };
+    }
+    notes.push(old.length > 0 ? `container ${old[0]!.id} from before the change still runs` : "no container created after the change runs");
   }
   return { proven: false, by: "", detail: notes.join("; ") || "no source shows the process" };
 }

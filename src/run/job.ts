@@ -22,11 +22,13 @@ import { resume } from "./resume.js";
 import { asRunRecord, describeJob, type ComponentStep } from "./state.js";
 import type { Probes } from "./prove.js";
 import type { Clock } from "./wait.js";
-import { certificateMetrics, writeMetrics } from "./metrics.js";
+import { caMetrics, certificateMetrics, writeMetrics } from "./metrics.js";
 import { nodeRuntimeOf, type NodeRuntime } from "../kubelet/runtime.js";
 import { readRecord } from "../renewal/intent.js";
 import { isStopped, throwIfStopped } from "../util/stop.js";
 import { exitCodeFor, exitRow } from "../cli/exit-codes.js";
+import { planRunCas, resignedOf, type RunCaPlan } from "../ca/run-step.js";
+import { NO_CA_CLUSTER, type CaCluster } from "../ca/cluster-port.js";
 
 /** Options of one run of the scheduled job. */
 export interface RunJobOptions {
@@ -51,6 +53,8 @@ export interface RunJobOptions {
   onStep?: AtomicWriteOptions["onStep"];
   /** Aborted when the run is to stop (SIGTERM): it stops at its next wait or step and throws TERMINATED. */
   signal?: AbortSignal;
+  /** The cluster side of a CA renewal (publish, adopt, prove); default none. */
+  caCluster?: CaCluster;
 }
 
 /** What a run did. */
@@ -58,19 +62,21 @@ export type RunOutcome =
   | { kind: "disabled"; decision: DueDecision }
   | { kind: "not-due"; decision: DueDecision }
   | { kind: "nothing-renewed"; decision: DueDecision; renew: RenewResult }
-  | { kind: "dry-run"; decision: DueDecision; renew: RenewResult; manifests: string[]; reloads: string[] }
-  | { kind: "renewed"; decision: DueDecision | undefined; renewed: string[]; steps: ComponentStep[]; resumed: boolean };
+  | { kind: "dry-run"; decision: DueDecision; cas: string[]; renew: RenewResult; manifests: string[]; reloads: string[] }
+  | { kind: "renewed"; decision: DueDecision | undefined; cas: string[]; renewed: string[]; steps: ComponentStep[]; resumed: boolean };
 
 /** Runs the scheduled job once (see the top of this file). */
 export async function runJob(o: RunJobOptions): Promise<RunOutcome> {
   const s = o.settings;
   const now = o.now ?? (() => new Date());
+  const runtime = o.runtime ?? nodeRuntimeOf(o.root);
   const ctx: RunContext = {
     root: o.root, settings: s, nodeName: s.nodeName, stateDir: stateDirOf(o.root), log: o.log,
-    probes: { ...realProbes(o.root), ...o.probes }, coordinator: o.coordinator ?? NO_COORDINATION, now,
-    runtime: o.runtime ?? nodeRuntimeOf(o.root),
+    probes: { ...realProbes(o.root), containers: containersOf(runtime), ...o.probes }, coordinator: o.coordinator ?? NO_COORDINATION, now,
+    runtime,
     ...(o.clock ? { clock: o.clock } : {}), ...(o.intervalMs !== undefined ? { intervalMs: o.intervalMs } : {}),
     ...(o.progress ? { progress: o.progress } : {}), ...(o.onStep ? { onStep: o.onStep } : {}), ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.caCluster ? { caCluster: o.caCluster } : {}),
   };
   let success = false;
   let failure: unknown;
@@ -92,27 +98,33 @@ export async function runJob(o: RunJobOptions): Promise<RunOutcome> {
       const done = await resume(ctx, unfinished, inv);
       success = true;
       renewedAt = new Date(done.started);
-      return { kind: "renewed", decision: undefined, renewed: done.renewed, steps: done.steps, resumed: true };
+      return { kind: "renewed", decision: undefined, cas: (done.cas ?? []).map((c) => c.ca), renewed: done.renewed, steps: done.steps, resumed: true };
     }
-    const { decision, restart } = await decide(ctx, inv);
-    if (decision.disabled || !decision.due) {
+    const { decision, restart, cas } = await decide(ctx, inv);
+    if (decision.disabled || (!decision.due && cas.length === 0)) {
       o.log.info(notDueMessage(decision, s));
       success = true;
       return { kind: decision.disabled ? "disabled" : "not-due", decision };
     }
-    o.log.info(dueSummary(decision, s));
+    if (decision.due) o.log.info(dueSummary(decision, s));
     for (const r of decision.reasons) o.log.debug(`due: ${r.text}`, { certificate: r.name });
+    for (const c of cas) o.log.info(`${c.why}: renewing it with its own key before the leaves${decision.due ? "" : " (the leaves are not due: only the CA)"}`);
+    const caPlans = await planRunCas({ inv, settings: s, now: now(), log: o.log, cluster: ctx.caCluster ?? NO_CA_CLUSTER }, cas);
     if (o.dryRun) {
-      const renew = await renewCertificates({ root: o.root, names: ["all"], dryRun: true, validityDays: s.validityDays, log: o.log, now });
+      for (const p of caPlans) o.log.info(`would ${p.adoptedFrom ? `adopt ${p.plan.ca} from ${p.adoptedFrom}` : `re-sign ${p.plan.ca} with its own key`}, until ${p.plan.made.notAfter.toISOString()}`);
+      const resigned = await resignedOf(caPlans, { root: o.root, refreshRootKubeconfig: s.refreshRootKubeconfig });
+      const names = decision.due ? ["all"] : [];
+      const renew = await renewCertificates({ root: o.root, names, resigned, dryRun: true, validityDays: s.validityDays, log: o.log, now });
       success = true;
-      return { kind: "dry-run", decision, renew, manifests: restart.filter((m) => !m.action).map((m) => m.file), reloads: restart.filter((m) => m.action === "reload").map((m) => m.file) };
+      return { kind: "dry-run", decision, cas: caPlans.map((p) => p.plan.ca), renew, manifests: restart.filter((m) => !m.action).map((m) => m.file), reloads: restart.filter((m) => m.action === "reload").map((m) => m.file) };
     }
     throwIfStopped(o.signal); // SIGTERM before the renewal: nothing written yet
-    const { renew, record } = await renewForRun(ctx, inv, restart);
+    const { renew, record } = await renewForRun(ctx, inv, restart, caPlans, decision.due);
     if (!record) {
       o.log.warn("nothing was renewed (every due certificate is externally managed or missing): nothing to restart");
       return { kind: "nothing-renewed", decision, renew };
     }
+    for (const p of caPlans) o.log.info(`${p.adoptedFrom ? `adopted ${p.plan.ca} from ${p.adoptedFrom}` : `re-signed ${p.plan.ca} with its own key`}`, caFields(p));
     const done = await restartAll(ctx, record).catch((e: unknown) => {
       // Still down on the renewed certificates (exit 15): they stay on disk, so they count as renewed.
       if (e instanceof RenewCertsError && e.code === "STILL_DOWN") renewedAt = renew.start;
@@ -121,7 +133,7 @@ export async function runJob(o: RunJobOptions): Promise<RunOutcome> {
     await complete(ctx, done);
     renewedAt = renew.start; // only a renewal that stays: a rolled-back one is no renewal for the metrics
     success = true;
-    return { kind: "renewed", decision, renewed: done.renewed, steps: done.steps, resumed: false };
+    return { kind: "renewed", decision, cas: (done.cas ?? []).map((c) => c.ca), renewed: done.renewed, steps: done.steps, resumed: false };
   } catch (caught) {
     const e = isStopped(caught) ? await stoppedAt(ctx, caught) : caught;
     failure = e;
@@ -137,7 +149,9 @@ export async function runJob(o: RunJobOptions): Promise<RunOutcome> {
       const latest = await scanInventory(o.root).catch(() => inv!);
       const exit = success || failure === undefined ? 0 : failure instanceof RenewCertsError ? exitCodeFor(failure.code) : 1;
       const result = { exitCode: exit, summary: exitRow(exit)?.summary ?? "" };
-      const file = await writeMetrics(o.root, s.metricsFile, { certificates: certificateMetrics(latest), runAt: now(), success, renewedAt, result }).catch((err: unknown) => {
+      const cas = await caMetrics(o.root, s.caRenewBeforeDays, now()).catch(() => []);
+      const metrics = { certificates: certificateMetrics(latest), cas, runAt: now(), success, renewedAt, result };
+      const file = await writeMetrics(o.root, s.metricsFile, metrics).catch((err: unknown) => {
         o.log.warn(`could not write the metrics file: ${(err as Error).message}`);
         return undefined;
       });
@@ -145,6 +159,16 @@ export async function runJob(o: RunJobOptions): Promise<RunOutcome> {
     }
     await held?.lock.release();
   }
+}
+
+/** The container runtime as a proof source (identity.ts): the containers named after a component. */
+function containersOf(runtime: NodeRuntime): (component: string) => Promise<{ id: string; state: "running" | "exited"; createdAt: number }[]> {
+  return async (component) => (await runtime.containers()).filter((c) => c.name === component);
+}
+
+/** A renewed CA's fields for the log line. */
+function caFields(p: RunCaPlan): Record<string, unknown> {
+  return { serial: p.plan.made.x509.serialNumber, notAfter: p.plan.made.notAfter.toISOString(), deadline: p.plan.record.deadline };
 }
 
 /**

@@ -9,13 +9,20 @@ import { scanInventory, type Inventory } from "../inventory/scan.js";
 import { checkReissuable, kubeletClientDue, reissueKubeletClient } from "../renewal/kubelet-client.js";
 import type { RunContext } from "./context.js";
 import { enter, type RunRecord } from "./state.js";
+import { caRestarts } from "../ca/run-step.js";
 
-/** Re-issues the kubelet's client certificate when due and restarts the kubelet; returns the record. */
+/**
+ * Re-issues the kubelet's client certificate when due and restarts the kubelet; restarts it too
+ * when the run renewed a CA that kubelet.conf trusts (its certificate-authority-data is read at
+ * start: trust-locations.ts). Returns the record.
+ */
 export async function ensureKubeletClient(ctx: RunContext, record: RunRecord, inv?: Inventory): Promise<RunRecord> {
   if (record.kubeletClient?.kubeletRestarted) return record;
+  const forCa = caNeedsKubelet(record);
   const now = ctx.now();
   const current = inv ?? (await scanInventory(ctx.root));
   const due = kubeletClientDue(current, now, ctx.settings.safetyMarginDays);
+  if (!due.due && !record.kubeletClient && forCa) return restartForCa(ctx, record);
   if (!due.due && !record.kubeletClient) {
     if (current.kubelet.embedded) ctx.log.warn(due.why);
     return record;
@@ -44,5 +51,32 @@ export async function ensureKubeletClient(ctx: RunContext, record: RunRecord, in
     return r;
   }
   ctx.onStep?.("renamed", "kubelet-restarted");
-  return enter(ctx.stateDir, { ...r, kubeletClient: { ...r.kubeletClient!, kubeletRestarted: true } }, r.phase, ctx.onStep);
+  const at = forCa ? { kubeletRestartedForCa: ctx.now().toISOString() } : {};
+  return enter(ctx.stateDir, { ...r, ...at, kubeletClient: { ...r.kubeletClient!, kubeletRestarted: true } }, r.phase, ctx.onStep);
+}
+
+/** Whether the run renewed a CA whose new certificate the kubelet reads only at start, and has not restarted it yet. */
+function caNeedsKubelet(r: RunRecord): boolean {
+  return !r.kubeletRestartedForCa && caRestarts((r.cas ?? []).map((c) => c.ca)).kubelet;
+}
+
+/**
+ * Restarts the kubelet onto kubelet.conf's new CA data, proven by its healthz answering after the
+ * restart (systemctl restart returns once the new process has started). A restart killed before
+ * its record is written is done again by the next run: restarting the kubelet twice is harmless.
+ */
+async function restartForCa(ctx: RunContext, r: RunRecord): Promise<RunRecord> {
+  const names = (r.cas ?? []).map((c) => c.ca).join(", ");
+  ctx.log.info(`restarting the kubelet so that it reads the renewed CA ${names} in kubelet.conf (through ${ctx.runtime.name})`);
+  try {
+    await ctx.runtime.restartKubelet();
+  } catch (e) {
+    ctx.log.warn(`could not restart the kubelet: ${(e as Error).message}; restart it by hand (systemctl restart kubelet) before the CA deadline`);
+    return r;
+  }
+  ctx.onStep?.("renamed", "kubelet-restarted");
+  const health = await ctx.runtime.kubeletHealth();
+  if (health.state === "running") ctx.log.info(`the kubelet was restarted and answers its healthz: ${health.detail}`);
+  else ctx.log.warn(`the kubelet was restarted but its healthz does not answer yet (${health.detail}): the restarts below wait for it`);
+  return enter(ctx.stateDir, { ...r, kubeletRestartedForCa: ctx.now().toISOString() }, r.phase, ctx.onStep);
 }

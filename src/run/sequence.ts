@@ -17,6 +17,17 @@ import { keepRenewed, previousCannotWork } from "./still-down.js";
 import { enter, finish, type RunRecord } from "./state.js";
 import { refreshRootKubeconfig } from "./root-kubeconfig.js";
 import { throwIfStopped } from "../util/stop.js";
+import { caClusterSteps } from "./ca-cluster.js";
+import { kubeconfigRefreshCommand } from "../ca/run-step.js";
+import type { RunCa } from "./state.js";
+
+/** What the operator must still do for a renewed CA, before its deadline. */
+function caDone(root: string, c: RunCa): string {
+  const file = join(root, c.ca === "etcd-ca" ? `${LAYOUT.pkiDir}/etcd/ca.crt` : `${LAYOUT.pkiDir}/${c.ca}.crt`);
+  const users = c.ca === "ca" ? `; users' kubeconfig copies: ${kubeconfigRefreshCommand(undefined, file)}` : "";
+  return `CA ${c.ca} renewed with its own key (${c.adoptedFrom ? `adopted from ${c.adoptedFrom}` : "re-signed on this host"}); ` +
+    `by ${c.deadline} everything else that trusts it must hold the new certificate (worker nodes, pods with in-cluster clients started before now${users})`;
+}
 
 /** Restarts and proves every component of the record that is not proven yet; rolls back on failure. */
 export async function restartAll(ctx: RunContext, record: RunRecord): Promise<RunRecord> {
@@ -63,7 +74,8 @@ export async function restartAll(ctx: RunContext, record: RunRecord): Promise<Ru
 }
 
 /** Finishes a verified run: /root/.kube/config when it was a copy of the old admin.conf, the Event, the record removed. */
-export async function complete(ctx: RunContext, r: RunRecord): Promise<void> {
+export async function complete(ctx: RunContext, verified: RunRecord): Promise<void> {
+  const r = await caClusterSteps(ctx, verified);
   if (ctx.settings.refreshRootKubeconfig) {
     const old = await readFile(join(r.backup, "files", LAYOUT.kubernetesDir, "admin.conf"), "utf8").catch(() => undefined);
     if (old !== undefined) await refreshRootKubeconfig({ root: ctx.root, oldAdmin: old, log: ctx.log });
@@ -72,7 +84,9 @@ export async function complete(ctx: RunContext, r: RunRecord): Promise<void> {
   const reloaded = r.steps.filter((s) => s.kind === "reload");
   const proofs = restarted.map((s) => `${s.component} (${s.proven?.by ?? "?"})`).join(", ");
   const kept = reloaded.length > 0 ? `; ${reloaded.length} not restarted, proven to run the renewed certificates by what they serve: ${reloaded.map((s) => s.component).join(", ")}` : "";
-  ctx.log.info(`renewed and healthy: ${r.renewed.length} certificate(s); ${restarted.length} component(s) restarted and proven new${proofs ? `: ${proofs}` : ""}${kept}`, { backup: r.backup });
-  await ctx.coordinator.event("CertificatesRenewed", `renewed ${r.renewed.join(", ") || `the certificates of ${r.started}`}; restarted ${restarted.map((s) => s.component).join(", ") || "nothing"}, each proven a new, healthy process${reloaded.length > 0 ? `; reloaded without a restart: ${reloaded.map((s) => s.component).join(", ")}` : ""}`, "Normal");
+  for (const c of r.cas ?? []) ctx.log.info(caDone(ctx.root, c), { deadline: c.deadline });
+  const cas = r.cas?.length ? `CA ${r.cas.map((c) => c.ca).join(", ")} and ` : "";
+  ctx.log.info(`renewed and healthy: ${cas}${r.renewed.length} certificate(s); ${restarted.length} component(s) restarted and proven new${proofs ? `: ${proofs}` : ""}${kept}`, { backup: r.backup });
+  await ctx.coordinator.event("CertificatesRenewed", `renewed ${cas}${r.renewed.join(", ") || `the certificates of ${r.started}`}; restarted ${restarted.map((s) => s.component).join(", ") || "nothing"}, each proven a new, healthy process${reloaded.length > 0 ? `; reloaded without a restart: ${reloaded.map((s) => s.component).join(", ")}` : ""}`, "Normal");
   await finish(ctx.stateDir);
 }

@@ -19,6 +19,7 @@
  */
 import { readRecord, writeRecord, clearRecord, type Intent, type JobRecord } from "../renewal/intent.js";
 import type { TlsIdentity } from "../kube/tls.js";
+import type { CaName } from "../inventory/catalog.js";
 import type { AtomicWriteOptions } from "../util/atomic.js";
 
 /** The phases of a run after its renewal. */
@@ -89,6 +90,23 @@ export interface StillDownRecord {
   tried: string[];
 }
 
+/** A CA the run renewed with the leaves (src/ca/run-step.ts), and its cluster steps after the restarts (src/run/ca-cluster.ts). */
+export interface RunCa {
+  ca: CaName;
+  /** The new certificate (SHA-256, as node:crypto prints it). */
+  fingerprint256: string;
+  /** The replaced certificate's NotAfter (ISO): never rolled back onto once it is near. */
+  previousNotAfter: string;
+  /** Everything that trusts the CA must hold the new certificate by then (ca-<name>.json). */
+  deadline: string;
+  /** Where the adopted certificate was published; absent: re-signed on this host. */
+  adoptedFrom?: string;
+  /** Once published in the cluster (ISO), or why not. */
+  published?: string;
+  /** Once the cluster objects were checked (ISO). */
+  checked?: string;
+}
+
 /** A run's record from its renewal on. */
 export interface RunRecord {
   job: "run";
@@ -111,6 +129,10 @@ export interface RunRecord {
   stillDown?: StillDownRecord;
   /** The kubelet's own client certificate, when the run re-issued it (src/run/kubelet-client.ts). */
   kubeletClient?: { reissued: string; kubeletRestarted: boolean };
+  /** The CAs renewed with the leaves, before them. */
+  cas?: RunCa[];
+  /** When the kubelet was restarted to read kubelet.conf's new CA data (ISO). */
+  kubeletRestartedForCa?: string;
   /** Written by an older version (pending-restart.json): the restart list is the configured one. */
   legacy?: boolean;
 }
@@ -148,7 +170,7 @@ export function describeRun(r: RunRecord): { state: string; next: string } {
   }
   switch (r.phase) {
     case "renewed":
-      return { state: `certificates renewed at ${r.started}, no component restarted yet`, next: "restart the control plane onto them and prove it" };
+      return { state: `${r.cas?.length ? `CA ${r.cas.map((c) => c.ca).join(", ")} and ` : ""}certificates renewed at ${r.started}, no component restarted yet`, next: "restart the control plane onto them and prove it" };
     case "reloading":
       return { state: `waiting for ${last?.component ?? "?"} to reload the renewed certificates (not restarted)`, next: `prove ${last?.component ?? "it"} serves them (or restart it), then restart the rest` };
     case "restarting":

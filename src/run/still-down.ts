@@ -14,6 +14,12 @@ import { enter, type RunRecord } from "./state.js";
 
 /** Why the previous certificates cannot work (undefined: they can, and a rollback is the answer). */
 export function previousCannotWork(r: RunRecord, now: Date, safetyMarginDays: number): string | undefined {
+  // A CA certificate that has expired breaks every handshake verified against it, whatever the leaves say.
+  for (const c of r.cas ?? []) {
+    const until = Date.parse(c.previousNotAfter);
+    if (until <= now.getTime()) return `the previous certificate of CA ${c.ca} expired on ${c.previousNotAfter}`;
+    if (until <= now.getTime() + safetyMarginDays * DAY_MS) return `the previous certificate of CA ${c.ca} expires on ${c.previousNotAfter}, within the safety margin of ${safetyMarginDays} days`;
+  }
   if (!r.previousNotAfter) return undefined;
   const until = Date.parse(r.previousNotAfter);
   if (until <= now.getTime()) return `the previous certificates expired on ${r.previousNotAfter}`;

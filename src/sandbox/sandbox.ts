@@ -19,6 +19,8 @@ import { RenewCertsError, fileError } from "../errors.js";
 export interface SandboxOptions {
   /** Days since the leaves were issued (default 0). */
   ageDays?: number;
+  /** Days since the CAs were issued (default: ageDays); 3650 or more makes them expired, as at the 10-year cliff. */
+  caAgeDays?: number;
   keySpec?: KeySpec;
   /** Leave out the etcd CA and certificates, as with external etcd. */
   externalEtcd?: boolean;
@@ -73,7 +75,11 @@ export async function createSandbox(dir: string, o: SandboxOptions = {}): Promis
   const issued = new Date(now.getTime() - ageDays * DAY_MS);
   const notBefore = new Date(issued.getTime() - FIVE_MINUTES);
   const leafNotAfter = new Date(issued.getTime() + 365 * DAY_MS);
-  const caNotAfter = new Date(issued.getTime() + 3650 * DAY_MS);
+  const caAgeDays = o.caAgeDays ?? ageDays;
+  if (!Number.isInteger(caAgeDays) || caAgeDays < ageDays) throw new RenewCertsError("USAGE", `--ca-age-days must be a whole number of days ≥ --age-days (got ${caAgeDays})`);
+  const caIssued = new Date(now.getTime() - caAgeDays * DAY_MS);
+  const caNotBefore = new Date(caIssued.getTime() - FIVE_MINUTES);
+  const caNotAfter = new Date(caIssued.getTime() + 3650 * DAY_MS);
   const k8s = join(dir, LAYOUT.kubernetesDir);
   const pki = join(dir, LAYOUT.pkiDir);
   let files = 0;
@@ -99,7 +105,7 @@ export async function createSandbox(dir: string, o: SandboxOptions = {}): Promis
   const issuers = new Map<string, Issuer & { pem: string }>();
   await Promise.all(cas.map(async (ca, i) => {
     const key = caKeys[i]!;
-    const pem = await issueCertificate({ subject: `CN=${ca.commonName}`, key, notBefore, notAfter: caNotAfter, extensions: await caExtensions(key, ca.commonName) });
+    const pem = await issueCertificate({ subject: `CN=${ca.commonName}`, key, notBefore: caNotBefore, notAfter: caNotAfter, extensions: await caExtensions(key, ca.commonName) });
     issuers.set(ca.name, { cert: parseCertificatePem(pem, `${ca.baseName}.crt`), key, pem });
     await put(join(pki, `${ca.baseName}.crt`), pem, 0o644);
     if (!(o.externalCa && ca.name === "ca")) await put(join(pki, `${ca.baseName}.key`), privateKeyPem(key), 0o600);

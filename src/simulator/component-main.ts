@@ -18,6 +18,12 @@ try {
       api.stopListening();
       setInterval(() => undefined, 1 << 30);
     });
+  } else if (spec.component === "etcd") {
+    // Its TLS is judged by the API server double from the files; the process only starts and runs.
+    const { REAL_MS, scaled } = await import("./timing.js");
+    await new Promise((r) => setTimeout(r, scaled(options, REAL_MS.controllerStart)));
+    setInterval(() => undefined, 1 << 30);
+    process.once("SIGTERM", () => process.exit(0));
   } else {
     await (await import("./controller.js")).serveController(spec, options);
     process.once("SIGTERM", () => process.exit(0)); // they end at once

@@ -45,8 +45,12 @@ export type StartBehaviour = Behaviour | "down";
 /** Decides, per component, start (0: the first, 1: the next…) and manifest, how it comes up. */
 export type BehaviourFn = (component: string, start: number, manifest: ManifestInfo) => StartBehaviour;
 
-/** The components the double runs a process for; the others (etcd, kube-proxy) are pods without one. */
-export const PROCESS_COMPONENTS = new Set(["kube-apiserver", "kube-controller-manager", "kube-scheduler"]);
+/**
+ * The components the double runs a process for; the others (kube-proxy) are pods without one.
+ * etcd's process serves nothing (the API server double judges its certificates from the files):
+ * it is there so that a restart of etcd (a renewed etcd-ca) is a new container, proven as the others.
+ */
+export const PROCESS_COMPONENTS = new Set(["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]);
 
 /** Options of the kubelet test double. */
 export interface KubeletDoubleOptions {

@@ -40,7 +40,17 @@ What renew-certs.service runs on every control-plane host:
      is written (exit 16): nothing could restart the control plane. Not when
      the run re-issues the kubelet's expired client certificate: it then
      restarts the kubelet itself.
-  2. renew all certificates (as "renew-certs renew all", with a backup).
+     A certificate authority (ca, etcd-ca, front-proxy-ca) is due when it
+     expires within caRenewBeforeDays (default 365) or has expired: kubeadm
+     never renews them (10 years), and at their NotAfter the cluster stops.
+  2. re-sign each due CA with its own key (same subject, key and key
+     identifier: every leaf still chains to it, the join hash is unchanged;
+     or adopt the certificate another control-plane host published in the
+     cluster), then renew all certificates when they are due (as "renew-certs
+     renew all"): one backup, one record. After a CA, what reads it only at
+     start is restarted too: the controller manager, the scheduler and the
+     kubelet for ca; etcd, then kube-apiserver, for etcd-ca. See "renew-certs
+     ca --help" and docs/ca.md for what is left to do before the deadline.
   3. restart the control plane one component at a time, kube-apiserver first,
      by setting the annotation konvoy.d2iq.io/restartedAt in its static pod
      manifest. A component counts as restarted only once a NEW process is
@@ -106,8 +116,9 @@ Options:
 
 ${renderRunExitCodes()}
 Recovering a cluster whose certificates have expired (nothing answers on
-6443): run "renew-certs run" once; it renews, restarts the kubelet where it
-is stuck, and proves every component on the renewed certificates.
+6443), its CAs too: run "renew-certs run" once; it re-signs the CAs, renews,
+restarts the kubelet where it is stuck, and proves every component on the
+renewed certificates.
 `,
   options: {
     config: { type: "string" },
@@ -132,13 +143,15 @@ is stuck, and proves every component on the renewed certificates.
       ...(onStep ? { onStep } : {}), ...(intervalMs ? { intervalMs } : {}), ...(signal ? { signal } : {}),
     });
     if (outcome.kind === "dry-run") {
-      io.stdout(`${dueSummary(outcome.decision, settings)}\n` +
+      const cas = outcome.cas.length > 0 ? `would renew CA ${outcome.cas.join(", ")} with its own key, before the leaves\n` : "";
+      io.stdout(`${outcome.decision.due ? `${dueSummary(outcome.decision, settings)}\n` : ""}${cas}` +
         `would renew ${outcome.renew.renewed.length} certificate(s): ${outcome.renew.renewed.map((r) => r.name).join(", ")}\n` +
         `would restart, in order: ${outcome.manifests.join(", ") || "nothing (no manifests found)"}${outcome.reloads.length > 0 ? `\nwould leave running and prove reloaded (restart mode minimal): ${outcome.reloads.join(", ")}` : ""}\n--dry-run: nothing was written\n`);
     } else if (outcome.kind === "renewed") {
       const proofs = outcome.steps.filter((s) => s.kind !== "reload").map((s) => `${s.component} (new process proven by its ${s.proven?.by ?? "?"})`).join(", ");
       const reloaded = outcome.steps.filter((s) => s.kind === "reload").map((s) => `${s.component} (${s.proven?.by === "reload" ? "reloaded, not restarted" : `restarted meanwhile, proven by its ${s.proven?.by ?? "?"}`})`).join(", ");
-      io.stdout(`${outcome.resumed ? "finished the interrupted run: " : ""}renewed ${outcome.renewed.length} certificate(s); restarted ${proofs || "nothing"}${reloaded ? `; kept running ${reloaded}` : ""}; all healthy\n`);
+      const cas = outcome.cas.length > 0 ? `CA ${outcome.cas.join(", ")} and ` : "";
+      io.stdout(`${outcome.resumed ? "finished the interrupted run: " : ""}renewed ${cas}${outcome.renewed.length} certificate(s); restarted ${proofs || "nothing"}${reloaded ? `; kept running ${reloaded}` : ""}; all healthy\n`);
     }
     return 0;
   },

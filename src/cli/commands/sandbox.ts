@@ -16,7 +16,7 @@ function intFlag(value: string | undefined, name: string, min: number, max: numb
 export const sandboxCommand: Command = {
   name: "sandbox",
   summary: "create a kubeadm-layout control plane on disk, for trying renew-certs safely",
-  help: `Usage: renew-certs sandbox DIR [--age-days N] [--key-type rsa-2048|ecdsa-p256]
+  help: `Usage: renew-certs sandbox DIR [--age-days N] [--ca-age-days N] [--key-type rsa-2048|ecdsa-p256]
                            [--external-etcd] [--external-ca] [--node-name NAME]
 
 Writes a complete kubeadm control plane under DIR (etc/kubernetes/pki, the
@@ -26,6 +26,8 @@ SANs and usages. Every other command accepts --root DIR to work on it.
 Options:
   --age-days N       issue the leaf certificates N days ago (default 0); they
                      are valid 365 days from issue, the CAs 10 years
+  --ca-age-days N    issue the CAs N days ago (default: --age-days); 3300
+                     makes them due for renewal, 3700 expired (the 10-year cliff)
   --key-type T       rsa-2048 (default), rsa-3072, rsa-4096, ecdsa-p256 or ecdsa-p384
   --external-etcd    no etcd CA and no etcd certificates, as with external etcd
   --external-ca      no ca.key, as when the Kubernetes CA is kept off the host
@@ -40,6 +42,7 @@ Example:
 `,
   options: {
     "age-days": { type: "string" },
+    "ca-age-days": { type: "string" },
     "key-type": { type: "string" },
     "external-etcd": { type: "boolean" },
     "external-ca": { type: "boolean" },
@@ -60,6 +63,7 @@ Example:
     if (nodeName !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(nodeName)) throw new RenewCertsError("USAGE", `--node-name must be a lowercase DNS name (got ${nodeName})`);
     const result = await createSandbox(target, {
       ageDays: intFlag(str(args, "age-days"), "--age-days", 0, 3650) ?? 0,
+      ...(str(args, "ca-age-days") ? { caAgeDays: intFlag(str(args, "ca-age-days"), "--ca-age-days", 0, 36_500)! } : {}),
       keySpec,
       externalEtcd: bool(args, "external-etcd"),
       externalCa: bool(args, "external-ca"),
