@@ -17,6 +17,7 @@ const base: RunMetrics = {
   ],
   runAt,
   success: true,
+  cas: [{ name: "front-proxy-ca", renewalDue: new Date(Date.UTC(2034, 0, 1)), deadline: new Date(Date.UTC(2025, 0, 1)) }],
   renewedAt: runAt,
   result: { exitCode: 0, summary: "succeeded" },
 };
@@ -93,7 +94,7 @@ test("an unreadable old metrics file is an error naming it", async (t) => {
 const here = dirname(fileURLToPath(import.meta.url));
 const RULE = join(here, "../../../deploy/prometheus-rule.yaml");
 
-test("the shipped PrometheusRule parses and alerts on a failed run, no run for 2 days, a certificate expiring within 14 days and a CA expiring within 30", async () => {
+test("the shipped PrometheusRule parses and alerts on a failed run, no run for 2 days, a certificate expiring within 14 days, a CA expiring within 30, a CA renewal overdue by 2 days and a CA deadline within 60", async () => {
   const rule = parse(await readFile(RULE, "utf8")) as { apiVersion: string; kind: string; spec: { groups: { rules: { alert: string; expr: string; labels: { severity: string } }[] }[] } };
   assert.equal(rule.apiVersion, "monitoring.coreos.com/v1");
   assert.equal(rule.kind, "PrometheusRule");
@@ -103,6 +104,8 @@ test("the shipped PrometheusRule parses and alerts on a failed run, no run for 2
     ["RenewCertsNotRunRecently", METRICS.lastRun, /> 2 \* 86400$/],
     ["RenewCertsCertificateExpiringSoon", METRICS.expiry, /< 14 \* 86400$/],
     ["RenewCertsCAExpiringSoon", METRICS.caExpiry, /< 30 \* 86400$/],
+    ["RenewCertsCARenewalOverdue", METRICS.caRenewalDue, /> 2 \* 86400$/],
+    ["RenewCertsCADeadlineNear", METRICS.caDeadline, /< 60 \* 86400 and .* > 0$/],
   ];
   assert.equal(alerts.size, expect.length);
   for (const [alert, metric, threshold] of expect) {

@@ -12,11 +12,16 @@ export const METRICS = {
   lastRunSuccess: "renew_certs_last_run_success",
   lastRenewal: "renew_certs_last_renewal_timestamp_seconds",
   lastRunExitCode: "renew_certs_last_run_exit_code",
+  caRenewalDue: "renew_certs_ca_renewal_due_timestamp_seconds",
+  caDeadline: "renew_certs_ca_deadline_timestamp_seconds",
 } as const;
 
 const HELP: Record<string, string> = {
   [METRICS.expiry]: "NotAfter of each kubeadm certificate, in unix seconds.",
-  [METRICS.caExpiry]: "NotAfter of each kubeadm CA, in unix seconds: renew-certs never renews a CA and caps the certificates it signs there.",
+  [METRICS.caExpiry]: "NotAfter of each kubeadm CA, in unix seconds: run re-signs it with its own key caRenewBeforeDays before.",
+  [METRICS.caRenewalDue]: "When each CA's renewal is due (NotAfter minus caRenewBeforeDays), in unix seconds: past it, the next run re-signs the CA.",
+  [METRICS.caDeadline]: "The deadline of each CA's last renewal (the replaced certificate's NotAfter), in unix seconds: " +
+    "worker nodes, users' kubeconfigs and pods started before the renewal must trust the new certificate by then.",
   [METRICS.lastRun]: "When renew-certs run last finished, in unix seconds.",
   [METRICS.lastRunSuccess]: "1 when the last renew-certs run succeeded (renewed and healthy, not due, or disabled), else 0.",
   [METRICS.lastRenewal]: "When renew-certs last renewed the certificates, in unix seconds.",
@@ -32,6 +37,8 @@ export interface RunMetrics {
   success: boolean;
   /** When this run renewed; undefined keeps the previous file's value. */
   renewedAt: Date | undefined;
+  /** Each CA's renewal due date and, once renewed, its deadline (src/ca/status.ts). */
+  cas?: { name: string; renewalDue: Date; deadline?: Date }[];
   /** The run's exit code and what it means ("stopped by SIGTERM; …"), from the exit code table. */
   result?: { exitCode: number; summary: string };
 }
@@ -59,6 +66,14 @@ export function certificateMetrics(inv: Inventory): RunMetrics["certificates"] {
   return [...leaves, ...inv.cas.filter((c) => c.cert).map((c) => ({ name: c.spec.name, ca: c.spec.name, notAfter: c.cert!.notAfter, authority: true }))];
 }
 
+/** Each CA's renewal due date and deadline, as `ca status` shows them. */
+export async function caMetrics(root: string, caRenewBeforeDays: number, now: Date): Promise<NonNullable<RunMetrics["cas"]>> {
+  const { caStatus } = await import("../ca/status.js");
+  return (await caStatus(root, now, caRenewBeforeDays)).map((c) => ({
+    name: c.ca, renewalDue: new Date(c.renewalDue), ...(c.deadline ? { deadline: new Date(c.deadline) } : {}),
+  }));
+}
+
 /** Renders the text file. `previous` is the old file's text: its last renewal time is kept when this run did not renew. Pure. */
 export function renderMetrics(m: RunMetrics, previous?: string): string {
   const lines: string[] = [];
@@ -68,6 +83,8 @@ export function renderMetrics(m: RunMetrics, previous?: string): string {
   };
   metric(METRICS.expiry, m.certificates.filter((c) => !c.authority).map((c) => `${METRICS.expiry}{name="${escapeLabel(c.name)}",ca="${escapeLabel(c.ca)}"} ${seconds(c.notAfter)}`));
   metric(METRICS.caExpiry, m.certificates.filter((c) => c.authority).map((c) => `${METRICS.caExpiry}{name="${escapeLabel(c.name)}"} ${seconds(c.notAfter)}`));
+  metric(METRICS.caRenewalDue, (m.cas ?? []).map((c) => `${METRICS.caRenewalDue}{name="${escapeLabel(c.name)}"} ${seconds(c.renewalDue)}`));
+  metric(METRICS.caDeadline, (m.cas ?? []).flatMap((c) => (c.deadline ? [`${METRICS.caDeadline}{name="${escapeLabel(c.name)}"} ${seconds(c.deadline)}`] : [])));
   metric(METRICS.lastRun, [`${METRICS.lastRun} ${seconds(m.runAt)}`]);
   metric(METRICS.lastRunSuccess, [`${METRICS.lastRunSuccess} ${m.success ? 1 : 0}`]);
   metric(METRICS.lastRunExitCode, m.result ? [`${METRICS.lastRunExitCode}{result="${escapeLabel(m.result.summary)}"} ${m.result.exitCode}`] : []);

@@ -59,6 +59,36 @@ async function componentStates(root: string, inv: Inventory, now: Date, settings
   }));
 }
 
+/** Each CA's renewal state (src/ca/status.ts): due date, last renewal, deadline. */
+interface CaRenewal { ca: string; notAfter: string; renewalDue: string; due: boolean; externallyManaged: boolean; renewedAt?: string; deadline?: string }
+
+async function caRenewals(root: string, now: Date, settings: Settings): Promise<CaRenewal[]> {
+  const { caStatus } = await import("../../ca/status.js");
+  return (await caStatus(root, now, settings.caRenewBeforeDays)).map((c) => ({
+    ca: c.ca, notAfter: c.notAfter, renewalDue: c.renewalDue, due: c.due, externallyManaged: c.externallyManaged,
+    ...(c.renewedAt ? { renewedAt: c.renewedAt } : {}), ...(c.deadline ? { deadline: c.deadline } : {}),
+  }));
+}
+
+/** What run would do, with the CAs it would re-sign first. */
+function withCas(summary: string, leavesDue: boolean, cas: CaRenewal[]): string {
+  const due = cas.filter((c) => c.due && !c.externallyManaged).map((c) => c.ca);
+  if (due.length === 0) return summary;
+  const first = `re-sign CA ${due.join(", ")} with its own key (within caRenewBeforeDays of its expiry, or expired)`;
+  return leavesDue ? `${first}, then ${summary}` : `${first} and restart what reads it at start; the leaves are not due`;
+}
+
+function renderCaRenewals(rows: CaRenewal[]): string {
+  if (rows.length === 0) return "";
+  const day = (iso: string): string => iso.slice(0, 10);
+  const line = (c: CaRenewal): string => {
+    const state = c.externallyManaged ? "external CA: no key on this host" : c.due ? "renewal DUE: the next run re-signs it" : `renewal due ${day(c.renewalDue)}`;
+    const renewed = c.renewedAt ? `; renewed ${day(c.renewedAt)}, deadline ${day(c.deadline!)} (everything else must trust the new certificate by then)` : "";
+    return `${c.ca.padEnd(15)} expires ${day(c.notAfter)}; ${state}${renewed}`;
+  };
+  return `\nCA RENEWAL (renew-certs ca status shows every trust location)\n${rows.map(line).join("\n")}\n`;
+}
+
 function renderComponents(rows: { component: string; runsFilesOnDisk: string; detail: string }[]): string {
   if (rows.length === 0) return "";
   const w = Math.max(...rows.map((r) => r.component.length), "COMPONENT".length);
@@ -114,14 +144,16 @@ Examples:
     const running = described ? await (await import("../../renewal/lock.js")).lockHolders(join(stateDir, "lock")) : [];
     const interrupted = described ? { ...described, ...(running.length ? { runningPids: running } : {}) } : undefined;
     const components = await componentStates(root, inv, now, settings);
+    const cas = await caRenewals(root, now, settings);
+    if (!run.refusal && !run.disabled) run.summary = withCas(run.summary, run.due, cas);
     if (output === "table") {
       const color = io.isTTY && !io.env["NO_COLOR"];
       const next = interrupted?.runningPids
         ? `a run is in progress (pid ${interrupted.runningPids.join(", ")}): ${interrupted.state}`
         : interrupted ? `interrupted run: the last run stopped while ${interrupted.state}; the next run will ${interrupted.next}` : `renew-certs run would ${run.summary}`;
-      io.stdout(renderStatusTable(report, { color, bars: io.isTTY }) + renderComponents(components) + `\n${next}\n`);
+      io.stdout(renderStatusTable(report, { color, bars: io.isTTY }) + renderComponents(components) + renderCaRenewals(cas) + `\n${next}\n`);
     } else {
-      io.stdout(await renderData({ ...report, run, components, ...(interrupted ? { interrupted } : {}) }, output));
+      io.stdout(await renderData({ ...report, run, components, caRenewals: cas, ...(interrupted ? { interrupted } : {}) }, output));
     }
     return 0;
   },
