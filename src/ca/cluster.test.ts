@@ -8,6 +8,7 @@ import { credentialsFromKubeconfig } from "../kube/credentials.js";
 import { ApiError, kubeClient, type KubeClient } from "../kube/client.js";
 import { annotateManifest } from "../manifests/annotate.js";
 import { proveCaInCluster, publishCa, readPublishedCa } from "./cluster.js";
+import { detachedJws } from "../simulator/bootstrap-signer.js";
 
 type Cm = { metadata: { resourceVersion: string }; data: Record<string, string> };
 const CLUSTER_INFO = "/api/v1/namespaces/kube-public/configmaps/cluster-info";
@@ -30,16 +31,26 @@ test("publishing ca replaces only the CA data of cluster-info's cluster; etcd-ca
   const api = await admin(root, ports.apiserver);
   const pki = join(root, "etc/kubernetes/pki");
   assert.deepEqual(await readPublishedCa(api, "ca"), { pem: await readFile(join(pki, "ca.crt"), "utf8"), where: "kube-public/cluster-info (certificate-authority-data)" });
-  // The bootstrap signer's entries and every byte but the CA data stay.
-  const before = await api.get<Cm>(CLUSTER_INFO);
-  await api.update(CLUSTER_INFO, { ...before, data: { ...before.data, "jws-kubeconfig-abcdef": "header..signature" } });
+  // A bootstrap token that may sign: the controller-manager's bootstrap signer adds its JWS to cluster-info.
+  const b64 = (v: string): string => Buffer.from(v).toString("base64");
+  await api.create("/api/v1/namespaces/kube-system/secrets", {
+    metadata: { name: "bootstrap-token-abcdef" }, type: "bootstrap.kubernetes.io/token",
+    data: { "token-id": b64("abcdef"), "token-secret": b64("0123456789abcdef"), "usage-bootstrap-signing": b64("true") },
+  });
+  const signedFor = async (content: string): Promise<Cm | undefined> => {
+    const cm = await api.get<Cm>(CLUSTER_INFO);
+    return cm.data["kubeconfig"] === content && cm.data["jws-kubeconfig-abcdef"] === detachedJws(content, "abcdef", "0123456789abcdef") ? cm : undefined;
+  };
+  const first = (await api.get<Cm>(CLUSTER_INFO)).data["kubeconfig"]!;
+  const before = await eventually("the bootstrap signer's JWS", () => signedFor(first));
+  assert.match(before.data["jws-kubeconfig-abcdef"]!, /^eyJhbGciOiJIUzI1NiIsImtpZCI6ImFiY2RlZiJ9\.\.[\w-]{43}$/, '{"alg":"HS256","kid":"abcdef"}, detached');
   const renewed = await resignedCa(root);
   assert.deepEqual(await publishCa(api, "ca", renewed.pem), { where: "kube-public/cluster-info (certificate-authority-data)" });
-  const after = await api.get<Cm>(CLUSTER_INFO);
-  assert.equal(after.data["jws-kubeconfig-abcdef"], "header..signature");
+  const published = (await api.get<Cm>(CLUSTER_INFO)).data["kubeconfig"]!;
   const lines = (s: string): string[] => s.split("\n");
-  const changed = lines(after.data["kubeconfig"]!).filter((l, i) => l !== lines(before.data["kubeconfig"]!)[i]);
-  assert.deepEqual(changed, [`    certificate-authority-data: ${Buffer.from(renewed.pem).toString("base64")}`]);
+  const changed = lines(published).filter((l, i) => l !== lines(first)[i]);
+  assert.deepEqual(changed, [`    certificate-authority-data: ${Buffer.from(renewed.pem).toString("base64")}`], "every other byte stays");
+  await eventually("the JWS re-made for the new content", () => signedFor(published));
   assert.equal((await readPublishedCa(api, "ca"))?.pem, renewed.pem);
 
   assert.equal(await readPublishedCa(api, "etcd-ca"), undefined);

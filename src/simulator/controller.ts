@@ -7,8 +7,9 @@
 // read at start: past that certificate's NotAfter a NEW connection fails (Node's TLS, as Go's,
 // checks the trust anchor's own validity), while a connection already open goes on. SIGTERM ends
 // them at once. The controller-manager reads --root-ca-file once at start and, once serving,
-// publishes it as kube-root-ca.crt in every namespace (root-ca-publisher.ts); leader election is
-// not played: it publishes as soon as it serves.
+// publishes it as kube-root-ca.crt in every namespace (root-ca-publisher.ts), and re-signs
+// cluster-info's JWS entries when --controllers names bootstrapsigner (bootstrap-signer.ts);
+// leader election is not played: it acts as soon as it serves.
 import { readFileSync } from "node:fs";
 import { createServer } from "node:https";
 import { join } from "node:path";
@@ -41,8 +42,14 @@ export async function serveController(spec: ComponentSpec, o: SimOptions): Promi
     server.listen(secure.port, secure.host, resolve);
   });
   if (client && rootCa) {
-    const { startRootCaPublisher } = await import("./root-ca-publisher.js");
-    startRootCaPublisher({ ...client, rootCa, periodMs: Math.max(200, scaled(o, REAL_MS.rootCaResync)), log: (l) => process.stderr.write(`${l}\n`) });
+    const [{ startControllerLoop, publishRootCa }, { signClusterInfo }, { kubeClient }] =
+      await Promise.all([import("./root-ca-publisher.js"), import("./bootstrap-signer.js"), import("../kube/client.js")]);
+    const api = kubeClient(client.endpoint, client.credentials);
+    const signer = (spec.flags["controllers"] ?? "*").split(",").includes("bootstrapsigner");
+    startControllerLoop({
+      rounds: { "publish kube-root-ca.crt": () => publishRootCa(api, rootCa), ...(signer ? { "sign cluster-info": () => signClusterInfo(api) } : {}) },
+      periodMs: Math.max(200, scaled(o, REAL_MS.rootCaResync)), log: (l) => process.stderr.write(`${l}\n`),
+    });
   }
 }
 

@@ -6,9 +6,7 @@
 // It talks to the API server as the real one does: with its kubeconfig's client certificate,
 // verifying the server with the kubeconfig's CA as read at start, on connections kept open (Node's
 // default agent keeps them alive), so a CA whose NotAfter passes breaks only its next NEW connection.
-import { ApiError, kubeClient, type KubeClient } from "../kube/client.js";
-import type { ClientCredentials } from "../kube/credentials.js";
-import type { Endpoint } from "../manifests/manifest.js";
+import { ApiError, type KubeClient } from "../kube/client.js";
 
 /** The ConfigMap's name and key, as every pod's service account volume mounts it. */
 export const ROOT_CA_CONFIGMAP = { name: "kube-root-ca.crt", key: "ca.crt" } as const;
@@ -43,19 +41,24 @@ export async function publishRootCa(api: KubeClient, rootCa: string): Promise<vo
   }
 }
 
-/** Publishes now and then every `periodMs`, retrying while the API server cannot be reached; returns the stopper. */
-export function startRootCaPublisher(o: { endpoint: Endpoint; credentials: ClientCredentials; rootCa: string; periodMs: number; log?: (line: string) => void }): () => void {
-  const api = kubeClient(o.endpoint, o.credentials);
+/**
+ * Runs `rounds` (the controllers a process plays) now and then every `periodMs`, each on its own,
+ * retrying while the API server cannot be reached; logs each controller's outcome when it changes.
+ * Returns the stopper.
+ */
+export function startControllerLoop(o: { rounds: Record<string, () => Promise<void>>; periodMs: number; log?: (line: string) => void }): () => void {
   let stopped = false;
-  let last = "";
-  const round = async (): Promise<void> => {
+  const last = new Map<string, string>();
+  const loop = async (): Promise<void> => {
     while (!stopped) {
-      const outcome = await publishRootCa(api, o.rootCa).then(() => "ok", (e: unknown) => (e as Error).message);
-      if (outcome !== last) o.log?.(outcome === "ok" ? "published kube-root-ca.crt" : `cannot publish kube-root-ca.crt: ${outcome}`);
-      last = outcome;
+      for (const [name, round] of Object.entries(o.rounds)) {
+        const outcome = await round().then(() => "ok", (e: unknown) => (e as Error).message);
+        if (outcome !== last.get(name)) o.log?.(outcome === "ok" ? `${name}: done` : `${name}: cannot: ${outcome}`);
+        last.set(name, outcome);
+      }
       await new Promise((r) => setTimeout(r, o.periodMs).unref());
     }
   };
-  void round();
+  void loop();
   return () => { stopped = true; };
 }
