@@ -1,10 +1,12 @@
 // The cluster side of a run's CA renewal behind one small interface: read the certificate another
 // host published, check it against this host's key, publish this host's own, and prove the cluster
 // objects hold it (kube-public/cluster-info, every kube-root-ca.crt, extension-apiserver-
-// authentication). The run (src/run/ca-cluster.ts) reads only this interface, so that tests can give
-// their own and a host without API access gets the answer "not reachable".
+// authentication). The run (src/run/ca-cluster.ts, src/ca/run-step.ts) reads only this interface:
+// apiCaCluster is the local API server's (src/ca/cluster.ts), NO_CA_CLUSTER a run without one.
 import type { KeyObject, X509Certificate } from "node:crypto";
 import type { CaName } from "../inventory/catalog.js";
+import type { KubeClient } from "../kube/client.js";
+import { checkAdoptable, proveCaInCluster, publishCa, readPublishedCa } from "./cluster.js";
 
 /** One cluster object's proof: whether it holds the new certificate, and the evidence. */
 export interface ObjectProof {
@@ -35,3 +37,19 @@ export const NO_CA_CLUSTER: CaCluster = {
   publish: () => Promise.reject(new Error("the cluster objects of a CA are not reachable from this run")),
   prove: () => Promise.reject(new Error("the cluster objects of a CA are not reachable from this run")),
 };
+
+/**
+ * The cluster through the local API server (src/ca/cluster.ts), with a client made at each call:
+ * admin.conf changes during a run (its CA data, its client certificate), and the API server may be
+ * down before the restarts and up after them. An informational row (kubeadm-certs) never counts
+ * as a proof that does not hold.
+ */
+export function apiCaCluster(client: () => Promise<KubeClient>): CaCluster {
+  return {
+    name: "the local API server",
+    read: async (ca) => readPublishedCa(await client(), ca),
+    checkAdoptable,
+    publish: async (ca, pem) => publishCa(await client(), ca, pem),
+    prove: async (ca, pem) => (await proveCaInCluster(await client(), ca, pem)).map((p) => ({ object: p.object, holds: p.holds || !p.required, detail: p.detail })),
+  };
+}

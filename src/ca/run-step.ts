@@ -17,6 +17,7 @@ import { loadCa } from "../renewal/material.js";
 import { planCaRenewal, type CaPlan } from "./plan.js";
 import { restartsFor } from "./trust-locations.js";
 import { NO_CA_CLUSTER, type CaCluster } from "./cluster-port.js";
+import { readCaRecord } from "./record.js";
 
 /** A CA due for re-signing, and why (for the log). */
 export interface DueCa {
@@ -143,4 +144,26 @@ export async function resignedOf(plans: readonly RunCaPlan[], o: { root: string;
 /** The command that refreshes a user's copy of a kubeconfig after `ca` was renewed. */
 export function kubeconfigRefreshCommand(clusterName: string | undefined, caFile: string): string {
   return `kubectl config set clusters.${clusterName ?? "kubernetes"}.certificate-authority-data "$(base64 -w0 < ${caFile})"`;
+}
+
+/**
+ * Publishes this host's renewed certificate of each CA for which the cluster holds none, or one
+ * that is itself due (a host that renewed while the API was away, and no other host published
+ * since). Only a certificate this host's record names as its own renewal; errors are logged.
+ */
+export async function publishUnpublished(o: PlanOptions): Promise<void> {
+  if (o.cluster === NO_CA_CLUSTER) return;
+  for (const c of o.inv.cas) {
+    if (c.missing || !c.cert || c.externallyManaged || caIsDue(c.cert.notAfter, o.now, o.settings)) continue;
+    const record = await readCaRecord(o.inv.root, c.spec.name);
+    if (record?.fingerprint256 !== c.cert.x509.fingerprint256) continue;
+    try {
+      const published = await o.cluster.read(c.spec.name);
+      if (published && !caIsDue(new Date(new X509Certificate(published.pem).validTo), o.now, o.settings)) continue;
+      const { where } = await o.cluster.publish(c.spec.name, await readFile(c.certFile, "utf8"));
+      o.log.info(`${c.spec.name}: published this host's renewed certificate in ${where} (the cluster held ${published ? "one that is due" : "none"})`);
+    } catch (e) {
+      o.log.debug(`${c.spec.name}: could not check or publish the renewed certificate: ${(e as Error).message}`);
+    }
+  }
 }

@@ -37,7 +37,7 @@ export interface RunContext {
   progress?: { isTTY: boolean; write: (text: string) => void };
   /** Fault injection: called after every durable step (writes and state transitions). */
   onStep?: AtomicWriteOptions["onStep"];
-  /** The cluster side of a CA renewal (publish, adopt, prove): default none. */
+  /** The cluster side of a CA renewal (publish, adopt, prove); absent: none (the job gives the local API server's). */
   caCluster?: CaCluster;
   /** Aborted when the run is to stop (SIGTERM): it stops at its next wait or step (util/stop.ts). */
   signal?: AbortSignal;

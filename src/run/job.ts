@@ -13,7 +13,7 @@ import { lockAndRecover, renewCertificates, stateDirOf, type RenewResult } from 
 import type { AtomicWriteOptions } from "../util/atomic.js";
 import { RenewCertsError } from "../errors.js";
 import { NO_COORDINATION, type Coordinator } from "./coordinator.js";
-import { realProbes, type RunContext } from "./context.js";
+import { adminCredentials, realProbes, type RunContext } from "./context.js";
 import { decide } from "./decide.js";
 import { checkKubeletRuns } from "./kubelet-check.js";
 import { renewForRun } from "./renew-step.js";
@@ -27,8 +27,10 @@ import { nodeRuntimeOf, type NodeRuntime } from "../kubelet/runtime.js";
 import { readRecord } from "../renewal/intent.js";
 import { isStopped, throwIfStopped } from "../util/stop.js";
 import { exitCodeFor, exitRow } from "../cli/exit-codes.js";
-import { planRunCas, resignedOf, type RunCaPlan } from "../ca/run-step.js";
-import { NO_CA_CLUSTER, type CaCluster } from "../ca/cluster-port.js";
+import { planRunCas, publishUnpublished, resignedOf, type RunCaPlan } from "../ca/run-step.js";
+import { apiCaCluster, NO_CA_CLUSTER, type CaCluster } from "../ca/cluster-port.js";
+import { kubeClient } from "../kube/client.js";
+import { localApiEndpoint } from "../kube/endpoint.js";
 
 /** Options of one run of the scheduled job. */
 export interface RunJobOptions {
@@ -53,7 +55,7 @@ export interface RunJobOptions {
   onStep?: AtomicWriteOptions["onStep"];
   /** Aborted when the run is to stop (SIGTERM): it stops at its next wait or step and throws TERMINATED. */
   signal?: AbortSignal;
-  /** The cluster side of a CA renewal (publish, adopt, prove); default none. */
+  /** The cluster side of a CA renewal (publish, adopt, prove); default: the local API server with admin.conf. */
   caCluster?: CaCluster;
 }
 
@@ -76,7 +78,7 @@ export async function runJob(o: RunJobOptions): Promise<RunOutcome> {
     runtime,
     ...(o.clock ? { clock: o.clock } : {}), ...(o.intervalMs !== undefined ? { intervalMs: o.intervalMs } : {}),
     ...(o.progress ? { progress: o.progress } : {}), ...(o.onStep ? { onStep: o.onStep } : {}), ...(o.signal ? { signal: o.signal } : {}),
-    ...(o.caCluster ? { caCluster: o.caCluster } : {}),
+    caCluster: o.caCluster ?? apiCaCluster(async () => kubeClient(await localApiEndpoint(o.root), await adminCredentials(o.root), 3000)),
   };
   let success = false;
   let failure: unknown;
@@ -102,6 +104,7 @@ export async function runJob(o: RunJobOptions): Promise<RunOutcome> {
     }
     const { decision, restart, cas } = await decide(ctx, inv);
     if (decision.disabled || (!decision.due && cas.length === 0)) {
+      if (!o.dryRun && !decision.disabled) await publishUnpublished({ inv, settings: s, now: now(), log: o.log, cluster: ctx.caCluster ?? NO_CA_CLUSTER });
       o.log.info(notDueMessage(decision, s));
       success = true;
       return { kind: decision.disabled ? "disabled" : "not-due", decision };
