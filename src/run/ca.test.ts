@@ -63,6 +63,7 @@ test("CAs within caRenewBeforeDays, leaves not due: run re-signs the three CAs w
   assert.deepEqual(outcome.steps.map((s) => [s.component, Boolean(s.proven)]),
     [["etcd", true], ["kube-apiserver", true], ["kube-controller-manager", true], ["kube-scheduler", true]]);
   assert.ok(log.lines.some((l) => /^restarting the kubelet so that it reads the renewed CA ca/.test(l.msg)), "the kubelet restarted for kubelet.conf");
+  assert.ok(log.lines.some((l) => /etcd has one member, so this restart is the only API downtime of the renewal/.test(l.msg)), "a single member's downtime is said");
   assert.ok(log.lines.some((l) => /^the kubelet was restarted and answers its healthz/.test(l.msg)), "proven by its healthz");
   assert.ok(!log.lines.some((l) => /rolling back/.test(l.msg)));
   for (const [ca, f] of Object.entries(CA_FILES)) {

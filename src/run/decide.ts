@@ -68,7 +68,18 @@ async function withCaRestarts(ctx: RunContext, planned: PlannedRef[], needed: st
   const extra = (await manifestsToRestart(ctx.root, needed.filter((c) => !out.some((p) => p.component === c)))).present;
   for (const e of extra) await readManifest(e.file);
   const all = [...out, ...extra.map((e) => ({ ...e, why: CA_WHY }))];
+  const etcd = all.find((p) => p.component === "etcd");
+  if (etcd && needed.includes("etcd")) ctx.log.info(etcdRestartNote((await readManifest(etcd.file)).flags.get("initial-cluster")));
   return [...all.filter((p) => p.component === "etcd"), ...all.filter((p) => p.component !== "etcd")];
 }
 
 const CA_WHY = "it reads a renewed CA once, at its start";
+
+/** What restarting etcd for etcd-ca means, from its --initial-cluster (the members it knows). */
+function etcdRestartNote(initialCluster: string | undefined): string {
+  const members = initialCluster ? initialCluster.split(",").filter((m) => m.trim() !== "").length : 1;
+  const head = "etcd-ca: etcd reads its trusted CA only at start (etcd#11555): restarting this host's member, then kube-apiserver";
+  if (members <= 1) return `${head}; etcd has one member, so this restart is the only API downtime of the renewal (kube-apiserver waits for it)`;
+  return `${head}; etcd lists ${members} members: the others keep quorum while this one restarts, and the restart Lease keeps the hosts apart; ` +
+    "renew-certs proves this member's new process but does not ask the others (check with etcdctl endpoint health --cluster)";
+}
