@@ -1,19 +1,23 @@
 // The REST part of the kube-apiserver test double: the endpoints renew-certs and the kubelet double
 // use, with Kubernetes' semantics. Creating an existing object answers 409 AlreadyExists, an update
 // with a stale resourceVersion 409 Conflict, a missing object 404 NotFound, each as a Status; a
-// client without a certificate is system:anonymous and may read only the health endpoints, and a
+// client without a certificate is system:anonymous and may read only the health endpoints (and
+// kube-public/cluster-info, as after kubeadm's bootstrap-token phase, unless told not to), and a
 // client certificate that does not verify (another CA, expired) is 401 Unauthorized, as the real
 // authenticator answers.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { randomUUID } from "node:crypto";
 import type { KubeObject, ObjectStore } from "./store.js";
+import { coreTarget, forbiddenMessage, handleCore } from "./api-core.js";
 
 /** What the handler needs from the process around it. */
 export interface ApiContext {
   store: ObjectStore;
   /** /livez and /readyz answer ok while true. */
   healthy: () => boolean;
+  /** kube-public/cluster-info is readable without a certificate, as after kubeadm's bootstrap-token phase (default true). */
+  anonymousClusterInfo?: boolean;
 }
 
 const status = (code: number, reason: string, message: string) => ({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", reason, message, code });
@@ -39,7 +43,8 @@ export function handle(ctx: ApiContext, req: IncomingMessage, res: ServerRespons
     if (path === "/version") return send(200, { major: "1", minor: "28", gitVersion: "v1.28.7" });
     return ctx.healthy() ? send(200, "ok") : send(500, "[-]etcd failed: reason withheld\nlivez check failed");
   }
-  if (!presented) return send(403, status(403, "Forbidden", `forbidden: User "system:anonymous" cannot ${method.toLowerCase()} path "${path}"`));
+  const clusterInfo = method === "GET" && path === "/api/v1/namespaces/kube-public/configmaps/cluster-info" && ctx.anonymousClusterInfo !== false;
+  if (!presented && !clusterInfo) return send(403, status(403, "Forbidden", forbiddenMessage("system:anonymous", method, path)));
   let body: KubeObject | undefined;
   try {
     body = raw.length ? (JSON.parse(raw.toString()) as KubeObject) : undefined;
@@ -49,6 +54,9 @@ export function handle(ctx: ApiContext, req: IncomingMessage, res: ServerRespons
   const s = ctx.store;
   const notFound = (kind: string, name: string) => send(404, status(404, "NotFound", `${kind} "${name}" not found`));
 
+  const core = coreTarget(path);
+  const answer = core && handleCore(s, core, method, body);
+  if (answer) return send(answer.code, answer.body);
   const lease = LEASE.exec(path);
   if (lease) {
     const [, ns, name] = lease;

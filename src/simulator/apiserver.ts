@@ -16,7 +16,10 @@
 // - it takes a while to start serving, and on SIGTERM it stops listening at once but lingers until
 //   the kubelet kills it at the end of the grace period (draining; kube-apiserver often needs all of it);
 // - client certificates are requested, not required: no certificate is system:anonymous (health
-//   endpoints only), one that does not verify is 401 (see api.ts). Objects persist in a store file.
+//   endpoints only), one that does not verify is 401 (see api.ts). Objects persist in a store file;
+// - at its first start it stores what kubeadm init leaves (namespaces, kube-public/cluster-info with
+//   pki/ca.crt as it is then: cluster-seed.ts), and it merges its client CA files into
+//   kube-system/extension-apiserver-authentication at start and then periodically (authentication-sync.ts).
 import { readFileSync, statSync } from "node:fs";
 import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -25,6 +28,8 @@ import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import { handle } from "./api.js";
 import { ObjectStore, storeFileOf } from "./store.js";
+import { seedCluster } from "./cluster-seed.js";
+import { syncAuthentication } from "./authentication-sync.js";
 import { REAL_MS, scaled, type SimOptions } from "./timing.js";
 import { LOOPBACK_SERVER_NAME, type ComponentSpec } from "./spec.js";
 
@@ -91,6 +96,8 @@ export async function startApiserver(spec: ComponentSpec, o: ApiserverOptions): 
   let current = load();
   const loopbackContext: SecureContext = createSecureContext({ cert: loopback.cert, key: loopback.key });
   const store = new ObjectStore(storeFileOf(root));
+  seedCluster(store, { advertise: spec.advertise, caPem: current.options.ca.toString() });
+  syncAuthentication(store, root, flag);
   await sleep(scaled(o.sim, REAL_MS.apiserverStart));
   const healthy = spec.healthy;
   const server = createServer({
@@ -101,7 +108,7 @@ export async function startApiserver(spec: ComponentSpec, o: ApiserverOptions): 
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       o.onRequest?.(`${req.method} ${new URL(req.url ?? "/", "https://x").pathname}`);
-      handle({ store, healthy: () => healthy }, req, res, Buffer.concat(chunks));
+      handle({ store, healthy: () => healthy, anonymousClusterInfo: o.sim.anonymousClusterInfo !== false }, req, res, Buffer.concat(chunks));
     });
   });
   // Dynamic serving content: new connections get the files as they are now.
@@ -124,12 +131,15 @@ export async function startApiserver(spec: ComponentSpec, o: ApiserverOptions): 
     }
   }, 100);
   reload.unref();
+  const authentication = setInterval(() => syncAuthentication(store, root, flag), Math.max(100, scaled(o.sim, REAL_MS.authenticationSync)));
+  authentication.unref();
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(spec.advertise.port, spec.advertise.host, resolve);
   });
   const stopListening = (): void => {
     clearInterval(reload);
+    clearInterval(authentication);
     server.close();
     server.closeIdleConnections();
   };

@@ -22,6 +22,12 @@ export const REAL_MS = {
   crashBackoffMax: 300_000,
   /** kube-apiserver retrying etcd before it exits when etcd refuses it. */
   etcdRetry: 20_000,
+  /**
+   * kube-apiserver merging its client CA files into extension-apiserver-authentication: the real
+   * one does it on a file change and every minute; measured, both old and new CA were there within
+   * 5 s of the change, so the double merges every 5 s.
+   */
+  authenticationSync: 5_000,
 } as const;
 
 /** The simulator's knobs; every component process receives them in SIM_OPTIONS. */
@@ -38,6 +44,11 @@ export interface SimOptions {
    * must then restart it onto the previous files.
    */
   apiserverReloads: boolean | "newer-only";
+  /**
+   * kube-public/cluster-info is readable by anonymous clients, as after kubeadm's bootstrap-token
+   * phase (true, the default); false plays a hardened cluster where that RBAC was removed (403).
+   */
+  anonymousClusterInfo?: boolean;
 }
 
 /** The defaults: fifty times faster than a real host. */
