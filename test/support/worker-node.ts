@@ -1,0 +1,62 @@
+// A worker node beside a simulated control plane: a tree from `sandbox --worker-of`, run by the
+// worker kubelet double until the test ends; and what a control-plane run does after renewing the CA
+// (publishing it in cluster-info), done here through the API server double with admin.conf.
+import type { TestContext } from "node:test";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { onCleanup } from "./cleanup.js";
+import { TEST_SIM, type SimulatedHost } from "./simulated.js";
+import { createWorkerSandbox } from "../../src/sandbox/worker.js";
+import { startWorkerKubelet, type WorkerKubelet } from "../../src/simulator/worker-kubelet.js";
+import { kubeClient } from "../../src/kube/client.js";
+import { credentialsFromKubeconfig } from "../../src/kube/credentials.js";
+import { localApiEndpoint } from "../../src/kube/endpoint.js";
+import { clusterInfoKubeconfig } from "../../src/simulator/cluster-seed.js";
+
+/** A worker node: its root and its kubelet. */
+export interface WorkerNode {
+  root: string;
+  kubelet: WorkerKubelet;
+}
+
+/** Resolves once `cond` holds; throws after `timeoutMs` (default 60 s) saying what was awaited. */
+export async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !(await cond());) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A worker node joined to `cp`, its kubelet double running and its Lease renewed once. */
+export async function workerNode(t: TestContext, cp: SimulatedHost, o: { nodeName?: string; capKubeletClient?: boolean; failStarts?: number } = {}): Promise<WorkerNode> {
+  const root = await mkdtemp(join(tmpdir(), "renew-certs-worker-"));
+  onCleanup(t, () => rm(root, { recursive: true, force: true, maxRetries: 3 }));
+  await createWorkerSandbox(root, { of: cp.root, nodeName: o.nodeName ?? "w-1", ...(o.capKubeletClient !== undefined ? { capKubeletClient: o.capKubeletClient } : {}) });
+  const kubelet = await startWorkerKubelet({ root, sim: TEST_SIM, ...(o.failStarts ? { failStarts: o.failStarts } : {}) });
+  onCleanup(t, () => kubelet.stop());
+  await until(`the worker kubelet ${kubelet.nodeName} renews its Lease (last error: ${kubelet.lastError() ?? "none"})`, () => kubelet.renewals() > 0);
+  return { root, kubelet };
+}
+
+/** A client of `cp`'s API server with its admin.conf. */
+export async function adminClient(cp: SimulatedHost): Promise<ReturnType<typeof kubeClient>> {
+  return kubeClient(await localApiEndpoint(cp.root), await credentialsFromKubeconfig(join(cp.root, "etc/kubernetes/admin.conf"), cp.root));
+}
+
+/** Puts `cp`'s pki/ca.crt into kube-public/cluster-info, as a control-plane run does after a CA renewal. */
+export async function publishClusterInfo(cp: SimulatedHost): Promise<void> {
+  const api = await adminClient(cp);
+  const path = "/api/v1/namespaces/kube-public/configmaps/cluster-info";
+  const cur = await api.get<{ metadata: Record<string, unknown>; data: Record<string, string> }>(path);
+  const ep = await localApiEndpoint(cp.root);
+  const caPem = await readFile(join(cp.root, "etc/kubernetes/pki/ca.crt"), "utf8");
+  await api.update(path, { ...cur, data: { ...cur.data, kubeconfig: clusterInfoKubeconfig(`https://${ep.host}:${ep.port}`, caPem) } });
+}
+
+/** Writes the host's configuration file under a worker's `root` (run reads it without --config). */
+export async function workerConfig(root: string, healthTimeoutSeconds = 120): Promise<void> {
+  await mkdir(join(root, "etc/renew-certs"), { recursive: true });
+  await writeFile(join(root, "etc/renew-certs/config.yaml"), `healthTimeoutSeconds: ${healthTimeoutSeconds}\nlockTimeoutSeconds: 5\nmetricsFile: ""\n`);
+}
