@@ -30,6 +30,8 @@ export interface WorkerSandboxOptions {
    * as the controller-manager's signer does (default true).
    */
   capKubeletClient?: boolean;
+  /** The CA certificate the node holds (default: the control plane's pki/ca.crt): an older one of the same key plays a node that missed a renewal. */
+  caPem?: string;
   /** The kubelet's healthz port (default: a free one, so that it runs beside the control plane's). */
   healthzPort?: number;
   now?: Date;
@@ -44,7 +46,8 @@ export async function createWorkerSandbox(dir: string, o: WorkerSandboxOptions):
       ? new RenewCertsError("USAGE", `--worker-of ${o.of} is not a sandbox control plane: ${file} not found (${what})`, { file })
       : fileError(e, file, what);
   });
-  const caPem = await read(join(pki, "ca.crt"), "its CA certificate");
+  const cpCaPem = await read(join(pki, "ca.crt"), "its CA certificate");
+  const caPem = o.caPem ?? cpCaPem;
   const ca = { cert: parseCertificatePem(caPem, join(pki, "ca.crt")), key: parsePrivateKeyPem(await read(join(pki, "ca.key"), "its CA key"), join(pki, "ca.key")) };
   const api = (await readManifest(join(o.of, LAYOUT.manifestsDir, "kube-apiserver.yaml"))).advertiseEndpoint;
   const key = await generateKey({ type: "ec", curve: "P-256" });

@@ -30,10 +30,10 @@ export async function until(what: string, cond: () => boolean | Promise<boolean>
 }
 
 /** A worker node joined to `cp`, its kubelet double running and its Lease renewed once. */
-export async function workerNode(t: TestContext, cp: SimulatedHost, o: { nodeName?: string; capKubeletClient?: boolean; failStarts?: number } = {}): Promise<WorkerNode> {
+export async function workerNode(t: TestContext, cp: SimulatedHost, o: { nodeName?: string; capKubeletClient?: boolean; failStarts?: number; caPem?: string } = {}): Promise<WorkerNode> {
   const root = await mkdtemp(join(tmpdir(), "renew-certs-worker-"));
   onCleanup(t, () => rm(root, { recursive: true, force: true, maxRetries: 3 }));
-  await createWorkerSandbox(root, { of: cp.root, nodeName: o.nodeName ?? "w-1", ...(o.capKubeletClient !== undefined ? { capKubeletClient: o.capKubeletClient } : {}) });
+  await createWorkerSandbox(root, { of: cp.root, nodeName: o.nodeName ?? "w-1", ...(o.capKubeletClient !== undefined ? { capKubeletClient: o.capKubeletClient } : {}), ...(o.caPem ? { caPem: o.caPem } : {}) });
   const kubelet = await startWorkerKubelet({ root, sim: TEST_SIM, ...(o.failStarts ? { failStarts: o.failStarts } : {}) });
   onCleanup(t, () => kubelet.stop());
   await until(`the worker kubelet ${kubelet.nodeName} renews its Lease (last error: ${kubelet.lastError() ?? "none"})`, () => kubelet.renewals() > 0);
@@ -56,7 +56,9 @@ export async function publishClusterInfo(cp: SimulatedHost): Promise<void> {
 }
 
 /** Writes the host's configuration file under a worker's `root` (run reads it without --config). */
-export async function workerConfig(root: string, healthTimeoutSeconds = 120): Promise<void> {
+export async function workerConfig(root: string, healthTimeoutSeconds = 120): Promise<string> {
+  const file = join(root, "etc/renew-certs/config.yaml");
   await mkdir(join(root, "etc/renew-certs"), { recursive: true });
-  await writeFile(join(root, "etc/renew-certs/config.yaml"), `healthTimeoutSeconds: ${healthTimeoutSeconds}\nlockTimeoutSeconds: 5\nmetricsFile: ""\n`);
+  await writeFile(file, `healthTimeoutSeconds: ${healthTimeoutSeconds}\nlockTimeoutSeconds: 5\nmetricsFile: ""\n`);
+  return file;
 }
