@@ -21,7 +21,8 @@ import { exitCodeFor } from "../cli/exit-codes.js";
 import type { AtomicWriteOptions } from "../util/atomic.js";
 import { isStopped, throwIfStopped } from "../util/stop.js";
 import { DAY_MS } from "../policy/age.js";
-import { asWorkerRecord, type WorkerRecord } from "./state.js";
+import { asWorkerRecord, describeWorker, type WorkerRecord } from "./state.js";
+import { readRecord } from "../renewal/intent.js";
 import { planWorker } from "./plan.js";
 import { kubeletClientReport, type KubeletClientReport } from "./kubelet-client.js";
 import { bringKubeletOnto, resumeWorker, type WorkerContext } from "./restart.js";
@@ -158,9 +159,13 @@ export async function runWorkerJob(o: WorkerJobOptions): Promise<WorkerOutcome> 
     await bringKubeletOnto(ctx, record!);
     outcome = { kind: "updated", fingerprint256: newId.fingerprint256, notAfter: newId.notAfter, source: fetched.source, kubeletClient: await clientReport() };
     return outcome;
-  } catch (e) {
-    failure = e;
-    throw e;
+  } catch (caught) {
+    failure = caught;
+    if (!isStopped(caught)) throw caught;
+    // Stopped at a wait or between two steps: say where (every state is written before its effect) and what the next run does.
+    const record = asWorkerRecord(await readRecord(stateDir).catch(() => undefined));
+    const where = record ? `while ${describeWorker(record).state}: the next run will ${describeWorker(record).next}` : "before anything was written: the next run starts afresh";
+    throw new RenewCertsError("TERMINATED", `${caught.message} ${where}`, { cause: caught });
   } finally {
     await held?.lock.release();
     if (o.report && !o.dryRun && !isStopped(failure)) {

@@ -10,9 +10,10 @@ import { cliAsync } from "../../test/support/cli.js";
 import { resignCa as redateCa } from "../../test/support/pki.js";
 import { sharedSandbox } from "../../test/support/sandbox.js";
 import { treeOf } from "../../test/support/tree.js";
-import { adminClient, publishClusterInfo, until, workerConfig, workerNode, type WorkerNode } from "../../test/support/worker-node.js";
+import { adminClient, deleteObject, publishClusterInfo, until, workerConfig, workerNode, type WorkerNode } from "../../test/support/worker-node.js";
 import { parseKubeconfig } from "../kubeconfig/kubeconfig.js";
 import { clusterInfoKubeconfig } from "../simulator/cluster-seed.js";
+import { resignedCa } from "../../test/support/resigned-ca.js";
 
 const DAY = 86_400_000;
 const run = (w: WorkerNode, env: Record<string, string> = {}) => cliAsync(["run", "--root", w.root], { env: { RENEW_CERTS_TEST_PROBE_INTERVAL_MS: "50", ...env } });
@@ -62,7 +63,7 @@ test("two workers of a control plane whose CA expires in seconds: the one that r
   assert.equal(w2.kubelet.lastError(), undefined);
 });
 
-test("a cluster-info CA of another key is refused: exit 4, the pin and the fix named, not one file of the node changed", async (t) => {
+test("a cluster-info CA of another key is refused: exit 4, the pin and the fix named, not one file of the node changed; with no cluster-info at all, kubeadm's fix is named and, the CA being years from its end, exit 0", async (t) => {
   const cp = await simulatedHost(t);
   const w = await workerNode(t, cp);
   await workerConfig(w.root);
@@ -79,6 +80,14 @@ test("a cluster-info CA of another key is refused: exit 4, the pin and the fix n
   assert.match(errors[0]!, /the CA certificate in kube-public\/cluster-info has another key \(sha256:[0-9a-f]{64}\): refused, nothing was written\. .*\(sha256:[0-9a-f]{64}, the same subject, self-signed by that key\).*kubeadm join/);
   assert.deepEqual(await filesOf(w.root), before);
   assert.equal(w.kubelet.starts(), 1, "the kubelet was not restarted");
+
+  // A cluster made without kubeadm's bootstrap-token phase has no cluster-info: the fix is named; its CA is years from its NotAfter, so exit 0.
+  assert.equal(await deleteObject(cp, path), 200);
+  const absent = await run(w);
+  assert.equal(absent.status, 0, absent.stderr);
+  assert.match(absent.stderr, /kube-public\/cluster-info does not exist \(a cluster made without kubeadm's bootstrap-token phase\): on a control-plane host, run "kubeadm init phase bootstrap-token"/);
+  assert.match(absent.stderr, /not within caRenewBeforeDays \(365\): nothing to do yet/);
+  assert.deepEqual(await filesOf(w.root), before);
 });
 
 test("a kubelet that does not come back on the new CA certificate: rolled back to the previous files, proven back on them, exit 7", async (t) => {
@@ -125,4 +134,38 @@ test("no cluster-info and no kube-root-ca.crt, with the node's CA within caRenew
   assert.equal(r.status, 6, r.stderr);
   assert.match(r.stderr, /this node could not read the cluster's CA certificate \(kube-public\/cluster-info anonymous clients may not read it .*renew-certs\/kube-root-ca\.crt \(with the kubelet's credentials\) does not exist\); this node's CA certificate expires at .*, within caRenewBeforeDays \(365\): nothing was changed/);
   assert.deepEqual(await filesOf(w.root), before);
+
+  // The DaemonSet's namespace gets its kube-root-ca.crt: the next run takes the renewed CA from there.
+  const renew = await cliAsync(["ca", "renew", "ca", "--root", cp.root]);
+  assert.equal(renew.status, 0, renew.stderr);
+  const api = await adminClient(cp);
+  await api.create("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "renew-certs" } });
+  await api.create("/api/v1/namespaces/renew-certs/configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kube-root-ca.crt" }, data: { "ca.crt": await caOf(cp.root) } });
+  const r2 = await run(w);
+  assert.equal(r2.status, 0, r2.stderr);
+  assert.match(r2.stdout, /CA certificate updated from renew-certs\/kube-root-ca\.crt/);
+  // The sandbox's signer capped the kubelet's certificate at the old CA certificate's NotAfter, as the controller-manager's does.
+  assert.match(r2.stderr, /the kubelet's client certificate is valid to \S+, capped at the NotAfter of the CA certificate this node held \(the signer's cap\)/);
+});
+
+test("a kubelet that does not come back, on a node whose previous CA certificate has expired: no rollback onto it; exit 15, the new files kept, and the next run brings the kubelet back", async (t) => {
+  const cp = await simulatedHost(t);
+  // The node holds only an expired certificate of the CA (same key): its kubelet cannot reach the API server.
+  const expired = (await resignedCa(cp.root, { expiredDaysAgo: 1 })).pem;
+  const w = await workerNode(t, cp, { caPem: expired, capKubeletClient: false, untilLease: false });
+  await workerConfig(w.root, 3);
+  await until("the kubelet's handshake fails on the expired CA", () => /expired/.test(w.kubelet.lastError() ?? ""));
+  w.kubelet.setFailStarts(1);
+  const r = await run(w);
+  assert.equal(r.status, 15, r.stderr);
+  assert.match(r.stderr, /The previous CA certificate expired at \S+: a rollback onto it could never work, so the new one stays and the next run restarts the kubelet again/);
+  const current = await caOf(cp.root);
+  assert.equal(await caOf(w.root), current);
+  assert.equal(await kubeletConfCa(w.root), current);
+  const status = await cliAsync(["status", "--root", w.root]);
+  assert.match(status.stdout + status.stderr, /the kubelet was not back on the new CA certificate at .* \(the previous one has expired, so the new one was kept\)/);
+  const next = await run(w);
+  assert.equal(next.status, 0, next.stderr);
+  assert.match(next.stdout, /finished the interrupted run: CA certificate from kube-public\/cluster-info/);
+  await until("the kubelet renews its Lease on the new CA", () => w.kubelet.lastError() === undefined && w.kubelet.renewals() > 0);
 });

@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readFile } from "node:fs/promises";
+import { request } from "node:https";
 import { onCleanup } from "./cleanup.js";
 import { TEST_SIM, type SimulatedHost } from "./simulated.js";
 import { createWorkerSandbox } from "../../src/sandbox/worker.js";
@@ -30,19 +31,33 @@ export async function until(what: string, cond: () => boolean | Promise<boolean>
 }
 
 /** A worker node joined to `cp`, its kubelet double running and its Lease renewed once. */
-export async function workerNode(t: TestContext, cp: SimulatedHost, o: { nodeName?: string; capKubeletClient?: boolean; failStarts?: number; caPem?: string } = {}): Promise<WorkerNode> {
+export async function workerNode(t: TestContext, cp: SimulatedHost, o: { nodeName?: string; capKubeletClient?: boolean; failStarts?: number; caPem?: string; untilLease?: boolean } = {}): Promise<WorkerNode> {
   const root = await mkdtemp(join(tmpdir(), "renew-certs-worker-"));
   onCleanup(t, () => rm(root, { recursive: true, force: true, maxRetries: 3 }));
   await createWorkerSandbox(root, { of: cp.root, nodeName: o.nodeName ?? "w-1", ...(o.capKubeletClient !== undefined ? { capKubeletClient: o.capKubeletClient } : {}), ...(o.caPem ? { caPem: o.caPem } : {}) });
   const kubelet = await startWorkerKubelet({ root, sim: TEST_SIM, ...(o.failStarts ? { failStarts: o.failStarts } : {}) });
   onCleanup(t, () => kubelet.stop());
-  await until(`the worker kubelet ${kubelet.nodeName} renews its Lease (last error: ${kubelet.lastError() ?? "none"})`, () => kubelet.renewals() > 0);
+  if (o.untilLease !== false) await until(`the worker kubelet ${kubelet.nodeName} renews its Lease (last error: ${kubelet.lastError() ?? "none"})`, () => kubelet.renewals() > 0);
   return { root, kubelet };
 }
 
 /** A client of `cp`'s API server with its admin.conf. */
 export async function adminClient(cp: SimulatedHost): Promise<ReturnType<typeof kubeClient>> {
   return kubeClient(await localApiEndpoint(cp.root), await credentialsFromKubeconfig(join(cp.root, "etc/kubernetes/admin.conf"), cp.root));
+}
+
+/** Deletes the object at `path` through `cp`'s API server with admin.conf (the small client has no DELETE). */
+export async function deleteObject(cp: SimulatedHost, path: string): Promise<number> {
+  const ep = await localApiEndpoint(cp.root);
+  const c = await credentialsFromKubeconfig(join(cp.root, "etc/kubernetes/admin.conf"), cp.root);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: ep.host, port: ep.port, path, method: "DELETE", ca: c.caPem, cert: c.certPem, key: c.keyPem, checkServerIdentity: () => undefined, agent: false }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("error", reject);
+    req.end();
+  });
 }
 
 /** Puts `cp`'s pki/ca.crt into kube-public/cluster-info, as a control-plane run does after a CA renewal. */
