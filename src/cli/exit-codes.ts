@@ -37,7 +37,7 @@ export const EXIT_TABLE = {
   },
   ROLLED_BACK: {
     code: 7, errors: ["ROLLED_BACK"], summary: "the control plane did not come back healthy; the previous files were restored",
-    doc: "the control plane did not come back healthy; the previous files were restored",
+    doc: "the control plane (on a worker node: the kubelet, after its CA certificate was updated) did not come back healthy; the previous files were restored",
   },
   // Unhealthy and not (yet) restored: the same state as a failed rollback.
   ROLLBACK_FAILED: {
@@ -67,7 +67,7 @@ export const EXIT_TABLE = {
   },
   STILL_DOWN: {
     code: 15, errors: ["STILL_DOWN"], summary: "a component is still down on the renewed certificates; the previous ones had expired, so they were kept, and the next run tries again",
-    doc: "a component is still down on the renewed certificates; the previous ones had expired (or expire within the safety margin), so they were kept, and the next run tries again",
+    doc: "a component is still down on the renewed certificates; the previous ones had expired (or expire within the safety margin), so they were kept, and the next run tries again (on a worker node: the kubelet is not back on the new CA certificate, and the previous one has expired)",
   },
   KUBELET_DOWN: {
     code: 16, errors: ["KUBELET_DOWN"], summary: "the kubelet is not running: nothing could restart the control plane; nothing was written",
