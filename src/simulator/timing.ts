@@ -28,6 +28,11 @@ export const REAL_MS = {
    * 5 s of the change, so the double merges every 5 s.
    */
   authenticationSync: 5_000,
+  /**
+   * kube-controller-manager's root CA publisher: the real one watches namespaces and ConfigMaps and
+   * acts within a second or two; the double looks every 5 s.
+   */
+  rootCaResync: 5_000,
 } as const;
 
 /** The simulator's knobs; every component process receives them in SIM_OPTIONS. */
