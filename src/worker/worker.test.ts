@@ -10,7 +10,7 @@ import { cliAsync } from "../../test/support/cli.js";
 import { resignCa as redateCa } from "../../test/support/pki.js";
 import { sharedSandbox } from "../../test/support/sandbox.js";
 import { treeOf } from "../../test/support/tree.js";
-import { adminClient, deleteObject, publishClusterInfo, until, workerConfig, workerNode, type WorkerNode } from "../../test/support/worker-node.js";
+import { adminClient, deleteObject, publishClusterInfo, publishRootCa, until, workerConfig, workerNode, type WorkerNode } from "../../test/support/worker-node.js";
 import { parseKubeconfig } from "../kubeconfig/kubeconfig.js";
 import { clusterInfoKubeconfig } from "../simulator/cluster-seed.js";
 import { resignedCa } from "../../test/support/resigned-ca.js";
@@ -115,9 +115,7 @@ test("a hardened cluster (anonymous clients may not read cluster-info): the CA c
   await workerConfig(w.root);
   const renew = await cliAsync(["ca", "renew", "ca", "--root", cp.root]);
   assert.equal(renew.status, 0, renew.stderr);
-  const api = await adminClient(cp);
-  await api.create("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "renew-certs" } });
-  await api.create("/api/v1/namespaces/renew-certs/configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kube-root-ca.crt" }, data: { "ca.crt": await caOf(cp.root) } });
+  await publishRootCa(cp);
   const r = await run(w);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /not from there: kube-public\/cluster-info anonymous clients may not read it \(a hardened cluster\)/);
@@ -135,12 +133,10 @@ test("no cluster-info and no kube-root-ca.crt, with the node's CA within caRenew
   assert.match(r.stderr, /this node could not read the cluster's CA certificate \(kube-public\/cluster-info anonymous clients may not read it .*renew-certs\/kube-root-ca\.crt \(with the kubelet's credentials\) does not exist\); this node's CA certificate expires at .*, within caRenewBeforeDays \(365\): nothing was changed/);
   assert.deepEqual(await filesOf(w.root), before);
 
-  // The DaemonSet's namespace gets its kube-root-ca.crt: the next run takes the renewed CA from there.
+  // The DaemonSet's namespace, and the controller-manager restarted onto the renewed CA: the next run takes it from its kube-root-ca.crt.
   const renew = await cliAsync(["ca", "renew", "ca", "--root", cp.root]);
   assert.equal(renew.status, 0, renew.stderr);
-  const api = await adminClient(cp);
-  await api.create("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "renew-certs" } });
-  await api.create("/api/v1/namespaces/renew-certs/configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kube-root-ca.crt" }, data: { "ca.crt": await caOf(cp.root) } });
+  await publishRootCa(cp);
   const r2 = await run(w);
   assert.equal(r2.status, 0, r2.stderr);
   assert.match(r2.stdout, /CA certificate updated from renew-certs\/kube-root-ca\.crt/);

@@ -11,7 +11,8 @@ import { onCleanup } from "./cleanup.js";
 import { TEST_SIM, type SimulatedHost } from "./simulated.js";
 import { createWorkerSandbox } from "../../src/sandbox/worker.js";
 import { startWorkerKubelet, type WorkerKubelet } from "../../src/simulator/worker-kubelet.js";
-import { kubeClient } from "../../src/kube/client.js";
+import { ApiError, kubeClient } from "../../src/kube/client.js";
+import { annotateManifest } from "../../src/manifests/annotate.js";
 import { credentialsFromKubeconfig } from "../../src/kube/credentials.js";
 import { localApiEndpoint } from "../../src/kube/endpoint.js";
 import { clusterInfoKubeconfig } from "../../src/simulator/cluster-seed.js";
@@ -58,6 +59,23 @@ export async function deleteObject(cp: SimulatedHost, path: string): Promise<num
     req.on("error", reject);
     req.end();
   });
+}
+
+/**
+ * Makes `cp`'s controller-manager publish its pki/ca.crt as kube-root-ca.crt in `namespace` (made
+ * when absent): it reads its root CA at its start only, so it is restarted, as a control-plane run
+ * does after a CA renewal; resolves once the ConfigMap holds it.
+ */
+export async function publishRootCa(cp: SimulatedHost, namespace = "renew-certs"): Promise<void> {
+  const api = await adminClient(cp);
+  await api.create("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } }).catch((e: unknown) => {
+    if (!(e instanceof ApiError && e.status === 409)) throw e;
+  });
+  await annotateManifest(join(cp.root, "etc/kubernetes/manifests/kube-controller-manager.yaml"), "konvoy.d2iq.io/restartedAt", (Date.now() / 1000).toFixed(6));
+  const want = await readFile(join(cp.root, "etc/kubernetes/pki/ca.crt"), "utf8");
+  const path = `/api/v1/namespaces/${namespace}/configmaps/kube-root-ca.crt`;
+  await until(`${namespace}/kube-root-ca.crt holds the control plane's CA`, async () =>
+    (await api.get<{ data?: Record<string, string> }>(path).catch(() => undefined))?.data?.["ca.crt"] === want, 120_000);
 }
 
 /** Puts `cp`'s pki/ca.crt into kube-public/cluster-info, as a control-plane run does after a CA renewal. */
