@@ -34,6 +34,8 @@ export type ErrorCode =
   | "BAD_VALIDITY" // a certificate would be written with NotBefore not before NotAfter
   | "CA_NOT_RENEWABLE" // a CA that cannot be re-signed here: its key is elsewhere, or it is an intermediate
   | "KUBELET_DOWN" // the kubelet is not running: nothing could restart the control plane on renewed certificates
+  | "UNTRUSTED_CA" // a CA certificate (or an API server) from the cluster that is not of the CA key this node trusts: refused
+  | "NO_CLUSTER_CA" // a worker could not fetch the cluster's CA certificate while its own is within the renewal deadline
   | "TERMINATED" // the run was stopped by SIGTERM at a wait or between two steps; the next run resumes
   | "INTERNAL";
 

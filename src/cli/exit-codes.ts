@@ -24,20 +24,20 @@ export const EXIT_TABLE = {
   USAGE: { code: 2, errors: ["USAGE"], summary: "bad command line", doc: "bad command line" },
   CONFIG: { code: 3, errors: ["CONFIG"], summary: "bad configuration", doc: "bad configuration (config file or flag value)" },
   INPUT: {
-    code: 4, errors: ["ROOT", "PEM", "KUBECONFIG", "MANIFEST", "PERMISSION", "MISMATCH", "UNSUPPORTED", "LINK", "BACKUP", "CA_NOT_RENEWABLE"], summary: "bad input on disk",
-    doc: "bad input on disk: missing root, unparseable certificate, key or kubeconfig, a key that does not match, no permission, an immutable or append-only file, a read-only file system, a symbolic link that leads nowhere or outside `--root`, a backup naming a path outside `--root`",
+    code: 4, errors: ["ROOT", "PEM", "KUBECONFIG", "MANIFEST", "PERMISSION", "MISMATCH", "UNSUPPORTED", "LINK", "BACKUP", "CA_NOT_RENEWABLE", "UNTRUSTED_CA"], summary: "bad input on disk",
+    doc: "bad input on disk: missing root, unparseable certificate, key or kubeconfig, a key that does not match, no permission, an immutable or append-only file, a read-only file system, a symbolic link that leads nowhere or outside `--root`, a backup naming a path outside `--root`; on a worker node, a CA certificate from the cluster (or an API server) that is not of the CA key the node trusts (refused, nothing written)",
   },
   LOCKED: {
     code: 5, errors: ["LOCKED", "INTERRUPTED"], summary: "another renew-certs run held the lock",
     doc: "another renew-certs run holds the lock (`renew`: a run that was interrupted is not finished yet: `renew-certs run` finishes it)",
   },
   RENEW_FAILED: {
-    code: 6, errors: ["IO", "RENEW_FAILED"], summary: "renewal failed; nothing was changed",
-    doc: "renewal failed; nothing was changed (not enough free space or inodes; install/uninstall: a systemctl command or a file write failed)",
+    code: 6, errors: ["IO", "RENEW_FAILED", "NO_CLUSTER_CA"], summary: "renewal failed; nothing was changed",
+    doc: "renewal failed; nothing was changed (not enough free space or inodes; install/uninstall: a systemctl command or a file write failed; on a worker node, the cluster's CA certificate could not be fetched while the node's own expires within `caRenewBeforeDays` or has expired)",
   },
   ROLLED_BACK: {
     code: 7, errors: ["ROLLED_BACK"], summary: "the control plane did not come back healthy; the previous files were restored",
-    doc: "the control plane did not come back healthy; the previous files were restored",
+    doc: "the control plane (on a worker node: the kubelet, after its CA certificate was updated) did not come back healthy; the previous files were restored",
   },
   // Unhealthy and not (yet) restored: the same state as a failed rollback.
   ROLLBACK_FAILED: {
@@ -67,7 +67,7 @@ export const EXIT_TABLE = {
   },
   STILL_DOWN: {
     code: 15, errors: ["STILL_DOWN"], summary: "a component is still down on the renewed certificates; the previous ones had expired, so they were kept, and the next run tries again",
-    doc: "a component is still down on the renewed certificates; the previous ones had expired (or expire within the safety margin), so they were kept, and the next run tries again",
+    doc: "a component is still down on the renewed certificates; the previous ones had expired (or expire within the safety margin), so they were kept, and the next run tries again (on a worker node: the kubelet is not back on the new CA certificate, and the previous one has expired)",
   },
   KUBELET_DOWN: {
     code: 16, errors: ["KUBELET_DOWN"], summary: "the kubelet is not running: nothing could restart the control plane; nothing was written",

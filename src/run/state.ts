@@ -21,6 +21,7 @@ import { readRecord, writeRecord, clearRecord, type Intent, type JobRecord } fro
 import type { TlsIdentity } from "../kube/tls.js";
 import type { CaName } from "../inventory/catalog.js";
 import type { AtomicWriteOptions } from "../util/atomic.js";
+import { asWorkerRecord, describeWorker } from "../worker/state.js";
 
 /** The phases of a run after its renewal. */
 export type RunPhase = "renewed" | "reloading" | "restarting" | "proven" | "verified" | "rolling-back" | "restored" | "restarting-previous" | "rolled-back";
@@ -194,6 +195,8 @@ export function describeRun(r: RunRecord): { state: string; next: string } {
 export function describeJob(r: JobRecord): { state: string; next: string } | undefined {
   const run = asRunRecord(r);
   if (run) return describeRun(run);
+  const worker = asWorkerRecord(r);
+  if (worker) return describeWorker(worker);
   if (r.phase !== "renewing") return undefined;
   const intent = r as Intent;
   return {

@@ -45,7 +45,8 @@ export interface SandboxResult {
 
 const FIVE_MINUTES = 5 * 60_000;
 
-function kubeconfigYaml(opts: { server: string; user: string; caPem: string; cert: { data: string; key: string } | { file: string } }): string {
+/** A kubeconfig as kubeadm writes it: one cluster, one user (embedded credentials or a file holding both). */
+export function kubeconfigYaml(opts: { server: string; user: string; caPem: string; cert: { data: string; key: string } | { file: string } }): string {
   const b64 = (s: string): string => Buffer.from(s).toString("base64");
   const context = `${opts.user}@kubernetes`;
   const user = "file" in opts.cert

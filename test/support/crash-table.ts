@@ -30,12 +30,12 @@ export interface Step {
 export type CliRun = Awaited<ReturnType<typeof cliAsync>>;
 
 /** `renew-certs run` on `h` with `config`, probing every 50 ms. */
-export function runCli(h: SimulatedHost, config: string, env: Record<string, string> = {}): Promise<CliRun> {
+export function runCli(h: CrashHost, config: string, env: Record<string, string> = {}): Promise<CliRun> {
   return cliAsync(["run", "--root", h.root, "--config", config], { env: { RENEW_CERTS_TEST_PROBE_INTERVAL_MS: "50", ...env } });
 }
 
 /** The steps of a whole run on `h`, and how it ended. */
-export async function stepsOf(h: SimulatedHost, config: string): Promise<{ steps: Step[]; run: CliRun }> {
+export async function stepsOf(h: CrashHost, config: string): Promise<{ steps: Step[]; run: CliRun }> {
   const dir = await mkdtemp(join(tmpdir(), "renew-certs-steps-"));
   const log = join(dir, "steps");
   await writeFile(log, "");
@@ -54,7 +54,7 @@ export async function stepsOf(h: SimulatedHost, config: string): Promise<{ steps
 }
 
 /** The kill point of `s` on host `h` (RENEW_CERTS_TEST_KILL_AFTER_STEP): its name with h's root, and its occurrence. */
-export function killPoint(h: SimulatedHost, s: Step): string {
+export function killPoint(h: CrashHost, s: Step): string {
   const [step, file] = s.what.split(" ");
   return `${step} ${s.underRoot ? join(h.root, file!) : file}#${s.occurrence}`;
 }
@@ -121,23 +121,29 @@ export async function rolledBackProblems(h: SimulatedHost, next: CliRun, before:
   ];
 }
 
+/** What a crash table runs on: a root, and a kubelet double stopped when its row is done (a control plane's or a worker's). */
+export interface CrashHost {
+  root: string;
+  kubelet: { stop(): Promise<void> };
+}
+
 /** A crash table: its steps, a fresh host and configuration per row, and what comes after the kill. */
-export interface CrashTable<T> {
+export interface CrashTable<T, H extends CrashHost = SimulatedHost> {
   steps: Step[];
-  host: () => Promise<SimulatedHost>;
+  host: () => Promise<H>;
   config: (root: string) => Promise<string>;
   /** Rows run at once (default 4): each waits mostly on the doubles' timers. */
   width?: number;
   /** Taken before the killed run, handed to `after`. */
-  before?: (h: SimulatedHost) => Promise<T>;
+  before?: (h: H) => Promise<T>;
   /** The headers of the columns `after` fills, between "state found" and "verdict". */
   columns: string[];
   /** The runs after the kill, their cells for the table and every problem found. */
-  after: (h: SimulatedHost, config: string, before: T) => Promise<{ cells: string[]; problems: string[] }>;
+  after: (h: H, config: string, before: T) => Promise<{ cells: string[]; problems: string[] }>;
 }
 
 /** Runs each row of `o`: a fresh host, the run killed at the step, then `after`; prints the table and fails on any row that is not "ok". */
-export async function crashTable<T = undefined>(t: TestContext, o: CrashTable<T>): Promise<void> {
+export async function crashTable<T = undefined, H extends CrashHost = SimulatedHost>(t: TestContext, o: CrashTable<T, H>): Promise<void> {
   const rows: string[][] = new Array(o.steps.length);
   let next = 0;
   const row = async (s: Step): Promise<string[]> => {

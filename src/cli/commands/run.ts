@@ -10,6 +10,8 @@ import { kubeCoordinator } from "../../coordination/kube-coordinator.js";
 import { faultHook, probeInterval } from "../fault.js";
 import { nodeNameOf } from "../../kube/endpoint.js";
 import { renderRunExitCodes } from "../exit-codes.js";
+import { hostRole } from "../../worker/role.js";
+import { runWorkerJob, summaryOf } from "../../worker/job.js";
 
 /** Settings for `run`: defaults < the config file < flags, every value checked. */
 export async function runSettings(args: ParsedArgs): Promise<Settings> {
@@ -29,7 +31,9 @@ export const runCommand: Command = {
   help: `Usage: renew-certs run [--config FILE] [--root DIR] [--certificate-renew-interval DAYS]
                       [--restart-mode all|minimal] [--fallback-after-seconds S] [--dry-run]
 
-What renew-certs.service runs on every control-plane host:
+What renew-certs.service runs on every control-plane host (on a worker node, a
+host with kubelet.conf but no control-plane manifest and no CA key, it keeps the
+node's CA certificate current instead: see "On a worker node" below):
   1. due?  when any renewable certificate is older than the interval, expires
      within the safety margin (default 30 days), or has expired. Not due: one
      log line (the oldest certificate, its age, the date it becomes due), exit 0.
@@ -104,6 +108,16 @@ lost between two restarts stops it before the next one (exit 9, resumed later).
 An unreachable API server (expired certificates, a single host) is logged and
 the run proceeds without the Lease. Each outcome is an Event on the Node.
 
+On a worker node: the cluster's CA certificate is read from kube-public/cluster-info
+(anonymously, as kubeadm join does; on a hardened cluster from kube-root-ca.crt of
+the renew-certs namespace, with the kubelet's own credentials) and taken only when
+it has the key this node already trusts (the same SubjectPublicKeyInfo and subject,
+self-signed by that key): the API server is verified by that key, so this works
+after the node's own CA certificate has expired. When it is newer, pki/ca.crt and
+kubelet.conf's CA data are written (backup, all or nothing), the kubelet is
+restarted and proven back (healthz, and its Lease renewed after the restart);
+else rolled back, never onto an expired CA certificate. docs/worker-nodes.md.
+
 Options:
   --config FILE                     settings file (default <root>${HOST_PATHS.configFile} when it exists); flags override it
   --root DIR                        the host's root directory (default /)
@@ -136,6 +150,18 @@ renewed certificates.
     const intervalMs = probeInterval(io.env);
     // SIGTERM stops a run at its next wait or step (exit 17); a dry run writes nothing, so it ends as by default.
     const signal = bool(args, "dry-run") ? undefined : io.stopOnSigterm?.();
+    // The role, once: a worker node keeps its CA current (src/worker); anything else is a control plane, as always.
+    const role = await hostRole(root);
+    if (role.role === "worker") {
+      io.log.info(`this host is a worker node: ${role.why}`);
+      const done = await runWorkerJob({
+        root, settings, dryRun: bool(args, "dry-run"), log: io.log,
+        ...(onStep ? { onStep } : {}), ...(intervalMs ? { intervalMs } : {}), ...(signal ? { signal } : {}),
+      });
+      io.stdout(`${summaryOf(done)}\n`);
+      return 0;
+    }
+    io.log.debug(`this host is a control plane: ${role.why}`);
     const outcome = await runJob({
       root, settings, dryRun: bool(args, "dry-run"), log: io.log,
       progress: { isTTY: io.isTTY, write: io.stdout },

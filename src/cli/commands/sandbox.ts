@@ -4,6 +4,7 @@ import { bool, str } from "../command.js";
 import { RenewCertsError } from "../../errors.js";
 import { parseKeySpec } from "../../pki/keys.js";
 import { createSandbox } from "../../sandbox/sandbox.js";
+import { createWorkerSandbox } from "../../sandbox/worker.js";
 import { readdir } from "node:fs/promises";
 
 function intFlag(value: string | undefined, name: string, min: number, max: number): number | undefined {
@@ -18,6 +19,7 @@ export const sandboxCommand: Command = {
   summary: "create a kubeadm-layout control plane on disk, for trying renew-certs safely",
   help: `Usage: renew-certs sandbox DIR [--age-days N] [--ca-age-days N] [--key-type rsa-2048|ecdsa-p256]
                            [--external-etcd] [--external-ca] [--node-name NAME]
+       renew-certs sandbox DIR --worker-of CPDIR [--node-name NAME]
 
 Writes a complete kubeadm control plane under DIR (etc/kubernetes/pki, the
 kubeconfigs, the static pod manifests, sa.key/sa.pub), with kubeadm's subjects,
@@ -35,6 +37,13 @@ Options:
   --address IP       the API server's advertise address (default 127.0.0.1)
   --apiserver-port P the API server's secure port (default 6443)
 
+With --worker-of CPDIR, DIR becomes a worker node that joined the sandbox control
+plane CPDIR (as kubeadm join leaves one): a copy of its pki/ca.crt, kubelet.conf
+pointing at its API server with that CA, the kubelet's client certificate signed
+by its CA key (ending at the CA certificate's NotAfter when that comes first, as
+the controller-manager's signer does), no CA key and no control-plane manifest;
+--node-name defaults to w-1. "renew-certs run --root DIR" does a worker's job there.
+
 DIR must not exist or be empty.
 
 Example:
@@ -49,6 +58,7 @@ Example:
     "node-name": { type: "string" },
     address: { type: "string" },
     "apiserver-port": { type: "string" },
+    "worker-of": { type: "string" },
   },
   async run(args, io) {
     const [dir, ...extra] = args.positionals;
@@ -61,6 +71,12 @@ Example:
     if (!keySpec) throw new RenewCertsError("USAGE", `--key-type must be rsa-2048, rsa-3072, rsa-4096, ecdsa-p256 or ecdsa-p384 (got ${keyType})`);
     const nodeName = str(args, "node-name");
     if (nodeName !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(nodeName)) throw new RenewCertsError("USAGE", `--node-name must be a lowercase DNS name (got ${nodeName})`);
+    const workerOf = str(args, "worker-of");
+    if (workerOf !== undefined) {
+      const made = await createWorkerSandbox(target, { of: resolve(workerOf), nodeName: nodeName ?? "w-1" });
+      io.stdout(`sandbox worker node written to ${made.root} (${made.files} files; its kubelet's healthz port is ${made.healthzPort})\nnext: renew-certs run --root ${made.root}\n`);
+      return 0;
+    }
     const result = await createSandbox(target, {
       ageDays: intFlag(str(args, "age-days"), "--age-days", 0, 3650) ?? 0,
       ...(str(args, "ca-age-days") ? { caAgeDays: intFlag(str(args, "ca-age-days"), "--ca-age-days", 0, 36_500)! } : {}),
