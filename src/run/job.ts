@@ -27,6 +27,7 @@ import { nodeRuntimeOf, type NodeRuntime } from "../kubelet/runtime.js";
 import { readRecord } from "../renewal/intent.js";
 import { isStopped, throwIfStopped } from "../util/stop.js";
 import { exitCodeFor, exitRow } from "../cli/exit-codes.js";
+import { reportControlPlaneRun } from "../report/run-report.js";
 
 /** Options of one run of the scheduled job. */
 export interface RunJobOptions {
@@ -133,11 +134,15 @@ export async function runJob(o: RunJobOptions): Promise<RunOutcome> {
     }
     throw e;
   } finally {
-    if (inv && s.metricsFile && !o.dryRun) {
+    if (inv && !o.dryRun) {
       const latest = await scanInventory(o.root).catch(() => inv!);
       const exit = success || failure === undefined ? 0 : failure instanceof RenewCertsError ? exitCodeFor(failure.code) : 1;
       const result = { exitCode: exit, summary: exitRow(exit)?.summary ?? "" };
-      const file = await writeMetrics(o.root, s.metricsFile, { certificates: certificateMetrics(latest), runAt: now(), success, renewedAt, result }).catch((err: unknown) => {
+      const certificates = certificateMetrics(latest);
+      // This host's report on its Node, and the count of Nodes on an old CA for the metrics (src/report); a stopping host exits at once.
+      const leaves = certificates.filter((c) => !c.authority);
+      const cluster = isStopped(failure) ? undefined : await reportControlPlaneRun({ root: o.root, nodeName: s.nodeName, exitCode: exit, now: now(), log: o.log, leaves });
+      const file = !s.metricsFile ? undefined : await writeMetrics(o.root, s.metricsFile, { certificates, runAt: now(), success, renewedAt, result, ...(cluster ? { cluster } : {}) }).catch((err: unknown) => {
         o.log.warn(`could not write the metrics file: ${(err as Error).message}`);
         return undefined;
       });

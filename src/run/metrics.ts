@@ -12,6 +12,8 @@ export const METRICS = {
   lastRunSuccess: "renew_certs_last_run_success",
   lastRenewal: "renew_certs_last_renewal_timestamp_seconds",
   lastRunExitCode: "renew_certs_last_run_exit_code",
+  clusterOldCaNodes: "renew_certs_cluster_nodes_old_ca",
+  clusterCaDeadline: "renew_certs_cluster_ca_deadline_timestamp_seconds",
 } as const;
 
 const HELP: Record<string, string> = {
@@ -21,6 +23,8 @@ const HELP: Record<string, string> = {
   [METRICS.lastRunSuccess]: "1 when the last renew-certs run succeeded (renewed and healthy, not due, or disabled), else 0.",
   [METRICS.lastRenewal]: "When renew-certs last renewed the certificates, in unix seconds.",
   [METRICS.lastRunExitCode]: "The exit code of the last renew-certs run; its result label says what it means (docs/exit-codes.md).",
+  [METRICS.clusterOldCaNodes]: "Nodes whose last report names a CA certificate that is not this control plane's current one (they break at the deadline).",
+  [METRICS.clusterCaDeadline]: "When every node must trust the current CA certificate (the old one's NotAfter, or the CA's own), in unix seconds.",
 };
 
 /** What one run reports. */
@@ -34,6 +38,8 @@ export interface RunMetrics {
   renewedAt: Date | undefined;
   /** The run's exit code and what it means ("stopped by SIGTERM; …"), from the exit code table. */
   result?: { exitCode: number; summary: string };
+  /** The Nodes on an old CA and the CA deadline, when the run could list the Nodes (src/report/run-report.ts). */
+  cluster?: { oldCaNodes: number; deadline: Date };
 }
 
 /** One sample of the exposition format. */
@@ -71,6 +77,8 @@ export function renderMetrics(m: RunMetrics, previous?: string): string {
   metric(METRICS.lastRun, [`${METRICS.lastRun} ${seconds(m.runAt)}`]);
   metric(METRICS.lastRunSuccess, [`${METRICS.lastRunSuccess} ${m.success ? 1 : 0}`]);
   metric(METRICS.lastRunExitCode, m.result ? [`${METRICS.lastRunExitCode}{result="${escapeLabel(m.result.summary)}"} ${m.result.exitCode}`] : []);
+  metric(METRICS.clusterOldCaNodes, m.cluster ? [`${METRICS.clusterOldCaNodes} ${m.cluster.oldCaNodes}`] : []);
+  metric(METRICS.clusterCaDeadline, m.cluster ? [`${METRICS.clusterCaDeadline} ${seconds(m.cluster.deadline)}`] : []);
   let renewal = m.renewedAt ? seconds(m.renewedAt) : undefined;
   if (renewal === undefined && previous !== undefined) {
     const old = safeParse(previous)?.samples.find((s) => s.name === METRICS.lastRenewal);
