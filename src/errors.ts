@@ -34,6 +34,7 @@ export type ErrorCode =
   | "BAD_VALIDITY" // a certificate would be written with NotBefore not before NotAfter
   | "CA_NOT_RENEWABLE" // a CA that cannot be re-signed here: its key is elsewhere, or it is an intermediate
   | "KUBELET_DOWN" // the kubelet is not running: nothing could restart the control plane on renewed certificates
+  | "CLUSTER_UNREADABLE" // status --cluster could not list the Nodes: the API server did not answer, or refused the credentials
   | "TERMINATED" // the run was stopped by SIGTERM at a wait or between two steps; the next run resumes
   | "INTERNAL";
 

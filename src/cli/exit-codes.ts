@@ -83,6 +83,11 @@ export const EXIT_TABLE = {
     doc: "`status --cluster`: at least one node would break at the CA deadline: it has no report, a stale one, or trusts a CA certificate that is not the current one (the table and `atRisk` name each node and why)",
     notRun: true,
   },
+  CLUSTER_UNREADABLE: {
+    code: 21, errors: ["CLUSTER_UNREADABLE"], summary: "status --cluster could not read the Nodes",
+    doc: "`status --cluster` could not read the Nodes: the API server did not answer, or refused the kubeconfig's credentials (the error names the server and what it said); nothing is known of the nodes",
+    notRun: true,
+  },
 } as const satisfies Record<string, ExitRow>;
 
 /** The name of an exit code (OK, USAGE, …, TERMINATED). */

@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import { LAYOUT } from "../inventory/catalog.js";
 import { RenewCertsError } from "../errors.js";
 import { readCaRecord } from "../ca/record.js";
-import type { KubeClient } from "../kube/client.js";
+import { ApiError, ApiUnreachableError, type KubeClient } from "../kube/client.js";
 import { sameFingerprint } from "../kube/tls.js";
 import { connectCluster } from "./connect.js";
 import { clusterView, type CaFacts, type ClusterView, type NodeObject } from "./cluster-view.js";
@@ -60,7 +60,11 @@ export async function listNodes(client: KubeClient): Promise<NodeObject[]> {
  */
 export async function readCluster(o: { root: string; kubeconfig?: string; now: Date; staleAfterDays?: number }): Promise<ClusterView> {
   const conn = await connectCluster(o);
-  const nodes = await listNodes(conn.client);
+  const nodes = await listNodes(conn.client).catch((e: unknown) => {
+    if (!(e instanceof ApiError || e instanceof ApiUnreachableError)) throw e;
+    const why = e instanceof ApiError && (e.status === 401 || e.status === 403) ? ": its user must be able to list Nodes" : "";
+    throw new RenewCertsError("CLUSTER_UNREADABLE", `could not list the Nodes through ${conn.file}: ${e.message}${why}`, { file: conn.file, cause: e });
+  });
   let ca = o.kubeconfig ? undefined : await hostCaFacts(o.root);
   if (!ca) {
     const published = await publishedCa(conn.client);

@@ -2,6 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:https";
+import type { AddressInfo } from "node:net";
 import { X509Certificate } from "node:crypto";
 import { copySandbox } from "../../test/support/sandbox.js";
 import { startApiDouble } from "../../test/support/api.js";
@@ -92,4 +94,38 @@ test("status --cluster from a workstation: --kubeconfig with a client certificat
   const bad = await cliAsync(["status", "--cluster", "--kubeconfig", kubeconfig, "--stale-after", "soon"]);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--stale-after must be a number of days above 0 \(got soon\)/);
+});
+
+test("status --cluster with a token kubeconfig sends the token and no client certificate; a missing kubeconfig is exit 4 naming it; an API server that does not answer is exit 21", async (t) => {
+  const root = await copySandbox(t, { keySpec: { type: "ec", curve: "P-256" } });
+  const pki = join(root, "etc/kubernetes/pki");
+  const seen: { auth: string | undefined; cert: boolean }[] = [];
+  // A stand-in for an API server that authenticates by token (the double takes certificates only).
+  const server = createServer({ cert: await readFile(join(pki, "apiserver.crt")), key: await readFile(join(pki, "apiserver.key")), requestCert: true, rejectUnauthorized: false }, (req, res) => {
+    seen.push({ auth: req.headers.authorization, cert: Object.keys((req.socket as import("node:tls").TLSSocket).getPeerCertificate()).length > 0 });
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ kind: "NodeList", apiVersion: "v1", items: [reported("w-1", new Date(), 0, "00:11")] }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.after(() => { if (server.listening) server.close(); });
+  const ca = Buffer.from(await readFile(join(pki, "ca.crt"))).toString("base64");
+  const kubeconfig = join(root, "token.conf");
+  await writeFile(kubeconfig, [
+    "apiVersion: v1", "kind: Config", "current-context: ci",
+    "clusters:", `- name: c`, `  cluster:`, `    certificate-authority-data: ${ca}`, `    server: https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    "contexts:", "- name: ci", "  context:", "    cluster: c", "    user: ci", "users:", "- name: ci", "  user:", "    token: abc.def", "",
+  ].join("\n"), { mode: 0o600 });
+  const r = await cliAsync(["status", "--cluster", "--kubeconfig", kubeconfig]);
+  assert.equal(r.status, 20, r.stderr);
+  assert.match(r.stdout, /^w-1 +worker +/m);
+  assert.ok(seen.length > 0 && seen.every((s) => s.auth === "Bearer abc.def" && !s.cert), JSON.stringify(seen));
+
+  const missing = await cliAsync(["status", "--cluster", "--kubeconfig", join(root, "nope.conf")]);
+  assert.equal(missing.status, 4, missing.stderr);
+  assert.match(missing.stderr, /nope\.conf/);
+  server.close();
+  await new Promise((resolve) => server.once("close", resolve));
+  const down = await cliAsync(["status", "--cluster", "--kubeconfig", kubeconfig]);
+  assert.equal(down.status, 21, down.stderr);
+  assert.match(down.stderr, /could not list the Nodes through .*token\.conf: 127\.0\.0\.1:\d+: ECONNREFUSED/);
 });
