@@ -23,6 +23,7 @@ import { localApiEndpoint } from "../kube/endpoint.js";
 import { endpointOfServer } from "./connect.js";
 import { version } from "../cli/run-main.js";
 import { reportAnnotations, type NodeReport, type NodeRole } from "./annotations.js";
+import { oldCaCount } from "./cluster-read.js";
 
 /** The kubelet's current client certificate (certificate and key in one file: only the certificate is read). */
 export const KUBELET_CLIENT_FILE = "var/lib/kubelet/pki/kubelet-client-current.pem";
@@ -109,5 +110,34 @@ export async function writeNodeReport(o: WriteReportOptions): Promise<ReportOutc
     }
     o.log.warn(`could not write this run's report on Node ${o.nodeName} (the run's result stands): ${(e as Error).message}`, { node: o.nodeName });
     return "failed";
+  }
+}
+
+// The end of a control-plane run, towards the cluster: this host's report, then the count of Nodes
+// that still hold a CA certificate other than the current one, for the metrics file (a debug line
+// when they cannot be listed).
+/** What the metrics file gets from the cluster: the Nodes on an old CA and the CA deadline (unix time in the file). */
+export interface ClusterMetrics {
+  oldCaNodes: number;
+  deadline: Date;
+}
+
+/** Writes this control plane's report and counts the Nodes on an old CA (undefined when they cannot be listed). */
+export async function reportControlPlaneRun(o: {
+  root: string; nodeName: string; exitCode: number; now: Date; log: Logger; leaves: { name: string; notAfter: Date }[];
+}): Promise<ClusterMetrics | undefined> {
+  const client = await reportClient(o.root, "control-plane").catch((e: unknown) => {
+    o.log.warn(`could not write this run's report on Node ${o.nodeName} (the run's result stands): ${(e as Error).message}`);
+    return undefined;
+  });
+  if (!client) return undefined;
+  // No API server to answer the report (or one that refused it): none to list the Nodes either.
+  if ((await writeNodeReport({ ...o, role: "control-plane", client })) === "failed") return undefined;
+  try {
+    const counted = await oldCaCount(o.root, client, o.now);
+    return counted ? { oldCaNodes: counted.oldCa, deadline: counted.deadline } : undefined;
+  } catch (e) {
+    o.log.debug(`could not count the Nodes on an old CA: ${(e as Error).message}`);
+    return undefined;
   }
 }

@@ -3,7 +3,8 @@
 // component (sequence.ts, restart.ts, prove.ts) → finish; a component that does not come back →
 // roll back (rollback.ts); a run that finds an unfinished one → resume it first (resume.ts). The
 // metrics file is written after every run, whatever happened, except one refused for a kubelet that
-// does not run: that one writes nothing at all. A run asked to stop (SIGTERM: `signal`) stops at its
+// does not run: that one writes nothing at all; before it, the run's report on this host's Node
+// (src/report/node-report.ts), except after a dry run. A run asked to stop (SIGTERM: `signal`) stops at its
 // next wait or step (util/stop.ts) and says where it stopped and what the next run will do (TERMINATED).
 import type { Settings } from "../config/settings.js";
 import type { Logger } from "../log/logger.js";
@@ -27,7 +28,7 @@ import { nodeRuntimeOf, type NodeRuntime } from "../kubelet/runtime.js";
 import { readRecord } from "../renewal/intent.js";
 import { isStopped, throwIfStopped } from "../util/stop.js";
 import { exitCodeFor, exitRow } from "../cli/exit-codes.js";
-import { reportControlPlaneRun } from "../report/run-report.js";
+import { reportControlPlaneRun } from "../report/node-report.js";
 
 /** Options of one run of the scheduled job. */
 export interface RunJobOptions {

@@ -38,7 +38,7 @@ export interface RunMetrics {
   renewedAt: Date | undefined;
   /** The run's exit code and what it means ("stopped by SIGTERM; …"), from the exit code table. */
   result?: { exitCode: number; summary: string };
-  /** The Nodes on an old CA and the CA deadline, when the run could list the Nodes (src/report/run-report.ts). */
+  /** The Nodes on an old CA and the CA deadline, when the run could list the Nodes (src/report/node-report.ts). */
   cluster?: { oldCaNodes: number; deadline: Date };
 }
 
