@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { X509Certificate } from "node:crypto";
 import { copySandbox } from "../../test/support/sandbox.js";
 import { startApiDouble, type ApiDouble } from "../../test/support/api.js";
@@ -105,4 +105,13 @@ test("the host's facts: the oldest leaf names itself, fingerprints are SHA-256 a
   const a = reportAnnotations({ version: "1.2.3", role: "control-plane", lastRun: new Date(0), exitCode: 20 });
   assert.equal(a[REPORT_KEYS.caFingerprint], null);
   assert.match(a[REPORT_KEYS.result] ?? "", /^exit 20 \(status --cluster: /);
+});
+
+test("a worker reaches the API server kubelet.conf names, with the kubelet's own certificate file: its report lands on its Node", async (t) => {
+  const { root, api } = await cluster(t);
+  const file = join(root, "etc/kubernetes/kubelet.conf");
+  await writeFile(file, (await readFile(file, "utf8")).replace(/server: \S+/, `server: https://127.0.0.1:${api.port}`));
+  const log = memoryLogger();
+  assert.equal(await writeNodeReport({ root, nodeName: "cp-1", role: "worker", exitCode: 21, now: new Date(), log }), "written", JSON.stringify(log.lines));
+  assert.match((api.state.nodes.get("cp-1")?.metadata["annotations"] as Record<string, string>)[REPORT_KEYS.result] ?? "", /^exit 21 \(status --cluster could not read the Nodes\)$/);
 });
