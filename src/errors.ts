@@ -36,6 +36,7 @@ export type ErrorCode =
   | "KUBELET_DOWN" // the kubelet is not running: nothing could restart the control plane on renewed certificates
   | "UNTRUSTED_CA" // a CA certificate (or an API server) from the cluster that is not of the CA key this node trusts: refused
   | "NO_CLUSTER_CA" // a worker could not fetch the cluster's CA certificate while its own is within the renewal deadline
+  | "CLUSTER_UNREADABLE" // status --cluster could not list the Nodes: the API server did not answer, or refused the credentials
   | "TERMINATED" // the run was stopped by SIGTERM at a wait or between two steps; the next run resumes
   | "INTERNAL";
 

@@ -77,6 +77,17 @@ export const EXIT_TABLE = {
     code: 17, errors: ["TERMINATED"], summary: "stopped by SIGTERM; the next run resumes where it stopped",
     doc: "stopped by SIGTERM (`systemctl stop renew-certs`, a shutdown, or `TimeoutStartSec`): the run logged at warning the state it was in and what the next run does, released the lock and the Lease, and left no temporary file; the next run resumes where it stopped (or starts afresh when nothing was written yet)",
   },
+  // A finding of `status --cluster`, for a cron or CI job to alert on; no error ends with it.
+  NODES_AT_RISK: {
+    code: 20, errors: [], summary: "status --cluster: a node would break at the CA deadline (no report, a stale report, or an old CA)",
+    doc: "`status --cluster`: at least one node would break at the CA deadline: it has no report, a stale one, or trusts a CA certificate that is not the current one (the table and `atRisk` name each node and why)",
+    notRun: true,
+  },
+  CLUSTER_UNREADABLE: {
+    code: 21, errors: ["CLUSTER_UNREADABLE"], summary: "status --cluster could not read the Nodes",
+    doc: "`status --cluster` could not read the Nodes: the API server did not answer, or refused the kubeconfig's credentials (the error names the server and what it said); nothing is known of the nodes",
+    notRun: true,
+  },
 } as const satisfies Record<string, ExitRow>;
 
 /** The name of an exit code (OK, USAGE, …, TERMINATED). */

@@ -20,6 +20,8 @@ export interface KubeClient {
   get<T>(path: string): Promise<T>;
   create<T>(path: string, body: unknown): Promise<T>;
   update<T>(path: string, body: unknown): Promise<T>;
+  /** A JSON merge patch (RFC 7386, application/merge-patch+json), as `kubectl annotate` sends. */
+  patch<T>(path: string, body: unknown): Promise<T>;
 }
 
 /**
@@ -28,15 +30,18 @@ export interface KubeClient {
  * start, for five REST calls (see docs/design.md, "The Kubernetes client").
  */
 export function kubeClient(endpoint: Endpoint, creds: ClientCredentials, timeoutMs = 5000): KubeClient {
-  const call = <T>(method: string, path: string, body?: unknown): Promise<T> =>
+  const call = <T>(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
       const req = request({
         host: endpoint.host, port: endpoint.port, method, path,
-        ca: creds.caPem, cert: creds.certPem, key: creds.keyPem,
+        ca: creds.caPem, ...(creds.certPem ? { cert: creds.certPem, key: creds.keyPem } : {}),
         // The API server's certificate names the advertise address, and renew-certs may reach it as 127.0.0.1.
         checkServerIdentity: () => undefined,
-        headers: { accept: "application/json", ...(data ? { "content-type": "application/json", "content-length": data.length } : {}) },
+        headers: {
+          accept: "application/json", ...(creds.token ? { authorization: `Bearer ${creds.token}` } : {}),
+          ...(data ? { "content-type": contentType, "content-length": data.length } : {}),
+        },
         timeout: timeoutMs,
       }, (res) => {
         const chunks: Buffer[] = [];
@@ -65,5 +70,6 @@ export function kubeClient(endpoint: Endpoint, creds: ClientCredentials, timeout
     get: (path) => call("GET", path),
     create: (path, body) => call("POST", path, body),
     update: (path, body) => call("PUT", path, body),
+    patch: (path, body) => call("PATCH", path, body, "application/merge-patch+json"),
   };
 }

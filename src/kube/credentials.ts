@@ -7,9 +7,12 @@ import { LAYOUT } from "../inventory/catalog.js";
 
 /** PEM client credentials and the CA that verifies the server (from a kubeconfig). */
 export interface ClientCredentials {
+  /** The client certificate and key; both "" for a kubeconfig that authenticates with a token. */
   certPem: string;
   keyPem: string;
   caPem: string;
+  /** A bearer token (a workstation's kubeconfig), sent instead of a client certificate. */
+  token?: string;
 }
 
 /**

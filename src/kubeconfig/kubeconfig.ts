@@ -30,6 +30,8 @@ export interface Kubeconfig {
   caPem: string | undefined;
   /** The file named by certificate-authority (resolved like the client files), when there is one. */
   caFile: string | undefined;
+  /** The user's bearer token, when it authenticates with one (a workstation's kubeconfig). */
+  token?: string;
 }
 
 function missing(file: string, what: string): RenewCertsError {
@@ -114,6 +116,7 @@ export async function parseKubeconfig(text: string, file: string, root = "/"): P
     clientKey: source("client-key-data", "client-key"),
     caPem: caData === undefined || caData === null ? undefined : decodeBase64Field(caData, `${file} (clusters[${clusterName}].cluster.certificate-authority-data)`),
     caFile: typeof caRef === "string" && caRef !== "" ? resolve(caRef) : undefined,
+    ...(typeof user["token"] === "string" && user["token"] !== "" ? { token: user["token"] } : {}),
   };
 }
 

@@ -3,7 +3,8 @@
 // component (sequence.ts, restart.ts, prove.ts) → finish; a component that does not come back →
 // roll back (rollback.ts); a run that finds an unfinished one → resume it first (resume.ts). The
 // metrics file is written after every run, whatever happened, except one refused for a kubelet that
-// does not run: that one writes nothing at all. A run asked to stop (SIGTERM: `signal`) stops at its
+// does not run: that one writes nothing at all; before it, the run's report on this host's Node
+// (src/report/node-report.ts), except after a dry run. A run asked to stop (SIGTERM: `signal`) stops at its
 // next wait or step (util/stop.ts) and says where it stopped and what the next run will do (TERMINATED).
 import type { Settings } from "../config/settings.js";
 import type { Logger } from "../log/logger.js";
@@ -31,6 +32,7 @@ import { planRunCas, publishUnpublished, resignedOf, type RunCaPlan } from "../c
 import { apiCaCluster, NO_CA_CLUSTER, type CaCluster } from "../ca/cluster-port.js";
 import { kubeClient } from "../kube/client.js";
 import { localApiEndpoint } from "../kube/endpoint.js";
+import { reportControlPlaneRun } from "../report/node-report.js";
 
 /** Options of one run of the scheduled job. */
 export interface RunJobOptions {
@@ -148,13 +150,17 @@ export async function runJob(o: RunJobOptions): Promise<RunOutcome> {
     }
     throw e;
   } finally {
-    if (inv && s.metricsFile && !o.dryRun) {
+    if (inv && !o.dryRun) {
       const latest = await scanInventory(o.root).catch(() => inv!);
       const exit = success || failure === undefined ? 0 : failure instanceof RenewCertsError ? exitCodeFor(failure.code) : 1;
       const result = { exitCode: exit, summary: exitRow(exit)?.summary ?? "" };
+      const certificates = certificateMetrics(latest);
       const cas = await caMetrics(o.root, s.caRenewBeforeDays, now()).catch(() => []);
-      const metrics = { certificates: certificateMetrics(latest), cas, runAt: now(), success, renewedAt, result };
-      const file = await writeMetrics(o.root, s.metricsFile, metrics).catch((err: unknown) => {
+      // This host's report on its Node, and the count of Nodes on an old CA for the metrics (src/report); a stopping host exits at once.
+      const leaves = certificates.filter((c) => !c.authority);
+      const cluster = isStopped(failure) ? undefined : await reportControlPlaneRun({ root: o.root, nodeName: s.nodeName, exitCode: exit, now: now(), log: o.log, leaves });
+      const metrics = { certificates, cas, runAt: now(), success, renewedAt, result, ...(cluster ? { cluster } : {}) };
+      const file = !s.metricsFile ? undefined : await writeMetrics(o.root, s.metricsFile, metrics).catch((err: unknown) => {
         o.log.warn(`could not write the metrics file: ${(err as Error).message}`);
         return undefined;
       });

@@ -20,6 +20,7 @@ const base: RunMetrics = {
   cas: [{ name: "front-proxy-ca", renewalDue: new Date(Date.UTC(2034, 0, 1)), deadline: new Date(Date.UTC(2025, 0, 1)) }],
   renewedAt: runAt,
   result: { exitCode: 0, summary: "succeeded" },
+  cluster: { oldCaNodes: 2, deadline: new Date(Date.UTC(2027, 0, 1)) },
 };
 
 test("the text file parses as the exposition format, with HELP and TYPE before each metric's samples", () => {
@@ -37,6 +38,9 @@ test("the text file parses as the exposition format, with HELP and TYPE before e
   assert.deepEqual(e.samples.filter((s) => s.name === METRICS.caExpiry).map((s) => [s.labels, s.value]), [[{ name: "front-proxy-ca" }, Date.UTC(2035, 0, 1) / 1000]], "a CA has its own expiry metric, not a certificate's");
   assert.equal(e.samples.find((s) => s.name === METRICS.lastRun)!.value, 1795867200.5);
   assert.equal(e.samples.find((s) => s.name === METRICS.lastRunSuccess)!.value, 1);
+  assert.equal(e.samples.find((s) => s.name === METRICS.clusterOldCaNodes)!.value, 2);
+  assert.equal(e.samples.find((s) => s.name === METRICS.clusterCaDeadline)!.value, Date.UTC(2027, 0, 1) / 1000);
+  assert.equal(parseExposition(renderMetrics({ ...base, cluster: undefined })).samples.some((s) => s.name === METRICS.clusterOldCaNodes), false, "left out when the Nodes could not be listed");
   assert.equal(e.samples.find((s) => s.name === METRICS.lastRenewal)!.value, 1795867200.5);
   assert.deepEqual(e.samples.filter((s) => s.name === METRICS.lastRunExitCode).map((s) => [s.labels, s.value]), [[{ result: "succeeded" }, 0]]);
 });
@@ -106,6 +110,8 @@ test("the shipped PrometheusRule parses and alerts on a failed run, no run for 2
     ["RenewCertsCAExpiringSoon", METRICS.caExpiry, /< 30 \* 86400$/],
     ["RenewCertsCARenewalOverdue", METRICS.caRenewalDue, /> 2 \* 86400$/],
     ["RenewCertsCADeadlineNear", METRICS.caDeadline, /< 60 \* 86400 and .* > 0$/],
+    ["RenewCertsNodesOnOldCA", METRICS.clusterOldCaNodes, /> 0$/],
+    ["RenewCertsNodesOnOldCANearDeadline", METRICS.clusterCaDeadline, /< 7 \* 86400\)$/],
   ];
   assert.equal(alerts.size, expect.length);
   for (const [alert, metric, threshold] of expect) {

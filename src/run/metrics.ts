@@ -14,6 +14,8 @@ export const METRICS = {
   lastRunExitCode: "renew_certs_last_run_exit_code",
   caRenewalDue: "renew_certs_ca_renewal_due_timestamp_seconds",
   caDeadline: "renew_certs_ca_deadline_timestamp_seconds",
+  clusterOldCaNodes: "renew_certs_cluster_nodes_old_ca",
+  clusterCaDeadline: "renew_certs_cluster_ca_deadline_timestamp_seconds",
 } as const;
 
 const HELP: Record<string, string> = {
@@ -26,6 +28,8 @@ const HELP: Record<string, string> = {
   [METRICS.lastRunSuccess]: "1 when the last renew-certs run succeeded (renewed and healthy, not due, or disabled), else 0.",
   [METRICS.lastRenewal]: "When renew-certs last renewed the certificates, in unix seconds.",
   [METRICS.lastRunExitCode]: "The exit code of the last renew-certs run; its result label says what it means (docs/exit-codes.md).",
+  [METRICS.clusterOldCaNodes]: "Nodes whose last report names a CA certificate that is not this control plane's current one (they break at the deadline).",
+  [METRICS.clusterCaDeadline]: "When every node must trust the current CA certificate (the old one's NotAfter, or the CA's own), in unix seconds.",
 };
 
 /** What one run reports. */
@@ -41,6 +45,8 @@ export interface RunMetrics {
   cas?: { name: string; renewalDue: Date; deadline?: Date }[];
   /** The run's exit code and what it means ("stopped by SIGTERM; …"), from the exit code table. */
   result?: { exitCode: number; summary: string };
+  /** The Nodes on an old CA and the CA deadline, when the run could list the Nodes (src/report/node-report.ts). */
+  cluster?: { oldCaNodes: number; deadline: Date };
 }
 
 /** One sample of the exposition format. */
@@ -88,6 +94,8 @@ export function renderMetrics(m: RunMetrics, previous?: string): string {
   metric(METRICS.lastRun, [`${METRICS.lastRun} ${seconds(m.runAt)}`]);
   metric(METRICS.lastRunSuccess, [`${METRICS.lastRunSuccess} ${m.success ? 1 : 0}`]);
   metric(METRICS.lastRunExitCode, m.result ? [`${METRICS.lastRunExitCode}{result="${escapeLabel(m.result.summary)}"} ${m.result.exitCode}`] : []);
+  metric(METRICS.clusterOldCaNodes, m.cluster ? [`${METRICS.clusterOldCaNodes} ${m.cluster.oldCaNodes}`] : []);
+  metric(METRICS.clusterCaDeadline, m.cluster ? [`${METRICS.clusterCaDeadline} ${seconds(m.cluster.deadline)}`] : []);
   let renewal = m.renewedAt ? seconds(m.renewedAt) : undefined;
   if (renewal === undefined && previous !== undefined) {
     const old = safeParse(previous)?.samples.find((s) => s.name === METRICS.lastRenewal);

@@ -10,6 +10,7 @@ import type { TLSSocket } from "node:tls";
 import { randomUUID } from "node:crypto";
 import type { KubeObject, ObjectStore } from "./store.js";
 import { coreTarget, forbiddenMessage, handleCore } from "./api-core.js";
+import { handleNode, identityOfSubject } from "./nodes.js";
 
 /** What the handler needs from the process around it. */
 export interface ApiContext {
@@ -25,7 +26,7 @@ const PUBLIC = new Set(["/livez", "/readyz", "/healthz", "/version"]);
 const LEASE = /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/leases(?:\/([^/]+))?$/;
 const POD = /^\/api\/v1\/namespaces\/([^/]+)\/pods(?:\/([^/]+))?(\/status)?$/;
 const EVENT = /^\/api\/v1\/namespaces\/([^/]+)\/events$/;
-const NODE = /^\/api\/v1\/nodes(?:\/([^/]+))?$/;
+const NODE = /^\/api\/v1\/nodes(?:\/([^/]+))?(\/status)?$/;
 
 /** Handles one request (its body already read). */
 export function handle(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, raw: Buffer): void {
@@ -83,10 +84,10 @@ export function handle(ctx: ApiContext, req: IncomingMessage, res: ServerRespons
   if (ev && method === "GET") return send(200, { kind: "EventList", apiVersion: "v1", items: s.list(`events/${ev[1]}/`) });
   const node = NODE.exec(path);
   if (node) {
-    if (method === "GET" && !node[1]) return send(200, { kind: "NodeList", apiVersion: "v1", items: s.list("nodes/") });
-    const cur = node[1] ? s.get(`nodes/${node[1]}`) : undefined;
-    if (method === "GET") return cur ? send(200, cur) : notFound("nodes", node[1]!);
-    if (method === "PUT" && body && node[1]) return send(200, s.put(`nodes/${node[1]}`, body));
+    // Nodes, with the node authorizer and NodeRestriction (nodes.ts).
+    const client = identityOfSubject(sock.getPeerCertificate?.()?.subject as { CN?: string; O?: string | string[] } | undefined);
+    const a = handleNode({ store: s, method, name: decodeURIComponent(node[1] ?? ""), status: Boolean(node[2]), body, contentType: req.headers["content-type"] ?? "", client });
+    return send(a.code, a.body);
   }
   const pod = POD.exec(path);
   if (pod) {

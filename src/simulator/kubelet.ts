@@ -258,7 +258,7 @@ export async function startKubeletDouble(o: KubeletDoubleOptions): Promise<Kubel
   // a kept-alive connection as the real one (a new one when its certificate file changes).
   let agent: { pem: string; agent: Agent } | undefined;
   let clientPem: string | undefined; // loaded at every start (begin)
-  const apiCall = async (method: string, path: string, body: unknown): Promise<number> => {
+  const apiCall = async (method: string, path: string, body: unknown, contentType = "application/json"): Promise<number> => {
     const api = [...pods.values()].find((p) => p.component === "kube-apiserver")?.info.advertiseEndpoint ?? { host: "127.0.0.1", port: 6443 };
     const pem = clientPem;
     if (pem === undefined) throw new Error("no client certificate");
@@ -269,7 +269,7 @@ export async function startKubeletDouble(o: KubeletDoubleOptions): Promise<Kubel
     }
     const data = Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
-      const req = request({ host: api.host, port: api.port, method, path, cert: pem, key: pem, ca, checkServerIdentity: () => undefined, timeout: 2000, agent: agent!.agent, headers: { "content-type": "application/json", "content-length": data.length } }, (res) => {
+      const req = request({ host: api.host, port: api.port, method, path, cert: pem, key: pem, ca, checkServerIdentity: () => undefined, timeout: 2000, agent: agent!.agent, headers: { "content-type": contentType, "content-length": data.length } }, (res) => {
         res.resume();
         res.on("end", () => resolve(res.statusCode ?? 0));
       });
@@ -301,7 +301,11 @@ export async function startKubeletDouble(o: KubeletDoubleOptions): Promise<Kubel
   const report = async (): Promise<void> => {
     if (stopped || !running) return;
     try {
-      const code = await apiCall("PUT", `/api/v1/nodes/${nodeName}`, { apiVersion: "v1", kind: "Node", metadata: { name: nodeName }, status: { conditions: [{ type: "Ready", status: "True" }] } });
+      // As the real kubelet: its status as a patch of nodes/NAME/status (what others wrote on the
+      // Node, annotations included, stays), and the Node registered first when there is none.
+      const ready = { status: { conditions: [{ type: "Ready", status: "True" }] } };
+      let code = await apiCall("PATCH", `/api/v1/nodes/${nodeName}/status`, ready, "application/strategic-merge-patch+json");
+      if (code === 404) code = await apiCall("POST", "/api/v1/nodes", { apiVersion: "v1", kind: "Node", metadata: { name: nodeName }, ...ready });
       if (code !== 200 && code !== 201) return;
     } catch {
       return; // the API server is down, or refuses our certificate

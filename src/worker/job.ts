@@ -14,7 +14,6 @@ import { credentialsFromKubeconfig } from "../kube/credentials.js";
 import { readPinnedCa, type PinnedCa } from "../kube/pin.js";
 import { fetchClusterCa, pinOf } from "../kube/cluster-info.js";
 import { nodeRuntimeOf, type NodeRuntime } from "../kubelet/runtime.js";
-import { CA_RENEW_BEFORE_DAYS } from "../ca/trust-locations.js";
 import { APP } from "../deploy/manifests.js";
 import { RenewCertsError } from "../errors.js";
 import { exitCodeFor } from "../cli/exit-codes.js";
@@ -110,7 +109,7 @@ export async function runWorkerJob(o: WorkerJobOptions): Promise<WorkerOutcome> 
     const fetched = await fetchClusterCa({ endpoint, pinned, namespace: o.namespace ?? APP, ...(creds ? { client: { certPem: creds.certPem, keyPem: creds.keyPem } } : {}) });
     const mine = { fingerprint256: pinned.held.x509.fingerprint256, notAfter: new Date(pinned.held.x509.validTo).toISOString() };
     if (fetched.kind === "unavailable") {
-      const renewBefore = (s as Partial<{ caRenewBeforeDays: number }>).caRenewBeforeDays ?? CA_RENEW_BEFORE_DAYS;
+      const renewBefore = s.caRenewBeforeDays;
       const due = Date.parse(mine.notAfter) - now().getTime() <= renewBefore * DAY_MS;
       const fix = fetched.absent
         ? "kube-public/cluster-info does not exist (a cluster made without kubeadm's bootstrap-token phase): on a control-plane host, run " +

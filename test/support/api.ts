@@ -16,6 +16,8 @@ export interface ApiDouble {
     leases: { get(name: string): KubeObject | undefined; set(name: string, lease: KubeObject): void; readonly size: number };
     readonly events: KubeObject[];
     pods: { push(...pods: { metadata: { name: string; namespace: string; [k: string]: unknown }; [k: string]: unknown }[]): void; clear(): void };
+    /** Node objects, by name. */
+    nodes: { get(name: string): KubeObject | undefined; put(node: KubeObject): void };
     /** "METHOD path" of every request. */
     requests: string[];
   };
@@ -43,6 +45,7 @@ export async function startApiDouble(t: TestContext, root: string, port?: number
         push: (...pods) => { for (const p of pods) s.put(`pods/${p.metadata.namespace}/${p.metadata.name}`, p as KubeObject); },
         clear: () => { for (const p of s.list("pods/")) s.delete(`pods/${String(p.metadata.namespace)}/${p.metadata.name}`); },
       },
+      nodes: { get: (name) => s.get(`nodes/${name}`), put: (node) => void s.put(`nodes/${node.metadata.name}`, node) },
       requests,
     },
   };

@@ -1,5 +1,5 @@
 import type { Command } from "../command.js";
-import { str } from "../command.js";
+import { bool, str } from "../command.js";
 import { RenewCertsError } from "../../errors.js";
 import { join } from "node:path";
 import { scanInventory, type Inventory } from "../../inventory/scan.js";
@@ -11,7 +11,7 @@ import { renderData, renderStatusTable } from "../format.js";
 import { LAYOUT } from "../../inventory/catalog.js";
 import { kubeletClientDue } from "../../policy/kubelet-due.js";
 import { forecastRefusal } from "../../renewal/forecast.js";
-import { exitCodeFor } from "../exit-codes.js";
+import { EXIT, exitCodeFor } from "../exit-codes.js";
 
 /** The host's settings: its config file when there is one (loaded only then), else the defaults. */
 async function hostSettings(root: string): Promise<{ settings: Settings; config: string | undefined }> {
@@ -99,6 +99,7 @@ export const statusCommand: Command = {
   name: "status",
   summary: "show every kubeadm certificate, its expiry, residual time and age",
   help: `Usage: renew-certs status [--root DIR] [-o table|json|yaml]
+       renew-certs status --cluster [--kubeconfig FILE] [--root DIR] [--stale-after DAYS] [-o table|json]
 
 Lists every certificate and kubeconfig kubeadm manages on this host, like
 "kubeadm certs check-expiration", plus the age of each certificate, then the
@@ -108,6 +109,16 @@ on a fresh connection; for the controller manager and the scheduler, the start
 their self-signed serving certificate names), and when kube-apiserver's
 loopback certificate forces its next restart. Nothing is written.
 
+With --cluster: every node of the cluster, from the report each host's last
+run wrote on its Node (annotations renew-certs.konvoy.d2iq.io/*): role, last
+run, result, oldest certificate expiry, whether it trusts the current CA, and
+its kubelet client certificate's expiry. Then the CA deadline and the nodes
+that would break at it: no report, a report older than --stale-after days, or
+an old CA. It reads through admin.conf under --root, or --kubeconfig (a
+workstation's kubeconfig, with a client certificate or a token, that may list
+Nodes). Exit 0 when no node is at risk, 20 when one is: a cron or CI job can
+alert on it (docs/cluster-view.md).
+
 Options:
   --root DIR       the host's root directory (default /); a sandbox or a mounted disk
   -o, --output F   table (default), json or yaml; json/yaml carry kubeadm's
@@ -116,14 +127,27 @@ Options:
                    host's /etc/renew-certs/config.yaml when present, else the defaults;
                    "refusal", with its code and exit code, when it would refuse to renew),
                    and "components", as above
+  --cluster        every node's report instead of this host's certificates (see above)
+  --kubeconfig F   with --cluster: read the cluster through F instead of admin.conf
+  --stale-after D  with --cluster: a report older than D days is stale (default 2:
+                   the timer runs daily)
 
 Examples:
   renew-certs status
   renew-certs status --root /tmp/sandbox -o json
+  renew-certs status --cluster
+  renew-certs status --cluster --kubeconfig ~/.kube/config -o json || alert
 `,
-  options: { root: { type: "string" }, output: { type: "string", short: "o" } },
+  options: {
+    root: { type: "string" }, output: { type: "string", short: "o" },
+    cluster: { type: "boolean" }, kubeconfig: { type: "string" }, "stale-after": { type: "string" },
+  },
   async run(args, io) {
     const output = str(args, "output") ?? "table";
+    if (bool(args, "cluster")) return clusterStatus(args, io, output);
+    if (str(args, "kubeconfig") !== undefined || str(args, "stale-after") !== undefined) {
+      throw new RenewCertsError("USAGE", "--kubeconfig and --stale-after go with --cluster");
+    }
     if (output !== "table" && output !== "json" && output !== "yaml") {
       throw new RenewCertsError("USAGE", `--output must be table, json or yaml (got ${output})`);
     }
@@ -158,3 +182,19 @@ Examples:
     return 0;
   },
 };
+
+/** `status --cluster`: every node's report and who would break at the CA deadline (src/report). */
+async function clusterStatus(args: Parameters<Command["run"]>[0], io: Parameters<Command["run"]>[1], output: string): Promise<number> {
+  if (output !== "table" && output !== "json" && output !== "yaml") throw new RenewCertsError("USAGE", `--output must be table, json or yaml (got ${output})`);
+  const staleText = str(args, "stale-after");
+  const staleAfterDays = staleText === undefined ? undefined : Number(staleText);
+  if (staleAfterDays !== undefined && !(Number.isFinite(staleAfterDays) && staleAfterDays > 0)) {
+    throw new RenewCertsError("USAGE", `--stale-after must be a number of days above 0 (got ${staleText})`);
+  }
+  const { readCluster } = await import("../../report/cluster-read.js");
+  const view = await import("../../report/cluster-view.js");
+  const kubeconfig = str(args, "kubeconfig");
+  const v = await readCluster({ root: str(args, "root") ?? "/", now: new Date(), ...(kubeconfig ? { kubeconfig } : {}), ...(staleAfterDays ? { staleAfterDays } : {}) });
+  io.stdout(output === "table" ? view.renderClusterView(v) : await renderData(view.clusterViewData(v), output));
+  return view.atRisk(v).length > 0 ? EXIT.NODES_AT_RISK : EXIT.OK;
+}
