@@ -120,6 +120,11 @@ test("status --cluster with a token kubeconfig sends the token and no client cer
   assert.match(r.stdout, /^w-1 +worker +/m);
   assert.ok(seen.length > 0 && seen.every((s) => s.auth === "Bearer abc.def" && !s.cert), JSON.stringify(seen));
 
+  const exec = join(root, "exec.conf");
+  await writeFile(exec, (await readFile(kubeconfig, "utf8")).replace("    token: abc.def", "    exec: {apiVersion: client.authentication.k8s.io/v1, command: aws}"));
+  const refused = await cliAsync(["status", "--cluster", "--kubeconfig", exec]);
+  assert.equal(refused.status, 4, refused.stderr);
+  assert.match(refused.stderr, /exec\.conf: user ci has neither a client certificate nor a token \(exec plugins and auth providers are not supported\)/);
   const missing = await cliAsync(["status", "--cluster", "--kubeconfig", join(root, "nope.conf")]);
   assert.equal(missing.status, 4, missing.stderr);
   assert.match(missing.stderr, /nope\.conf/);

@@ -45,6 +45,8 @@ export async function connectCluster(o: { root: string; kubeconfig?: string; tim
     const caPem = kc.caPem ?? (kc.caFile ? await readText(kc.caFile, "CA certificate") : undefined);
     if (caPem === undefined) throw new RenewCertsError("KUBECONFIG", `invalid kubeconfig file ${file}: cluster ${kc.clusterName} names no CA (certificate-authority-data): add it`, { file });
     creds = { certPem: "", keyPem: "", caPem, token: kc.token };
+  } else if (!kc.clientCertificate) {
+    throw new RenewCertsError("KUBECONFIG", `kubeconfig ${file}: user ${kc.userName} has neither a client certificate nor a token (exec plugins and auth providers are not supported): use one that has, such as a copy of admin.conf`, { file });
   } else {
     creds = await credentialsFromKubeconfig(file, o.root);
   }
