@@ -12,6 +12,7 @@ import { nodeNameOf } from "../../kube/endpoint.js";
 import { renderRunExitCodes } from "../exit-codes.js";
 import { hostRole } from "../../worker/role.js";
 import { runWorkerJob, summaryOf } from "../../worker/job.js";
+import { writeNodeReport } from "../../report/node-report.js";
 
 /** Settings for `run`: defaults < the config file < flags, every value checked. */
 export async function runSettings(args: ParsedArgs): Promise<Settings> {
@@ -157,6 +158,8 @@ renewed certificates.
       const done = await runWorkerJob({
         root, settings, dryRun: bool(args, "dry-run"), log: io.log,
         ...(onStep ? { onStep } : {}), ...(intervalMs ? { intervalMs } : {}), ...(signal ? { signal } : {}),
+        // Its report on its own Node, with the kubelet's credentials (src/report): never changes the exit code.
+        report: async (r) => void (await writeNodeReport({ root, nodeName: settings.nodeName, role: "worker", exitCode: r.exitCode, now: r.at, log: io.log })),
       });
       io.stdout(`${summaryOf(done)}\n`);
       return 0;
