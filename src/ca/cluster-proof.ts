@@ -29,12 +29,60 @@ const EAA = "kube-system/extension-apiserver-authentication";
 
 /** Every cluster object that carries a CA, in the order people read them. */
 export const CLUSTER_OBJECTS: readonly ClusterObject[] = [
-  { cas: ["ca"], object: EAA, key: "client-ca-file", writtenBy: "kube-apiserver, merging its --client-ca-file every minute without a restart", readBy: "extension API servers, controller-manager, scheduler (client authentication)", proof: "the bundle holds the new certificate: kube-apiserver re-read its file", required: true },
-  { cas: ["front-proxy-ca"], object: EAA, key: "requestheader-client-ca-file", writtenBy: "kube-apiserver, merging its --requestheader-client-ca-file every minute", readBy: "extension API servers (front proxy authentication)", proof: "the bundle holds the new certificate", required: true },
-  { cas: ["ca"], object: "<every namespace>/kube-root-ca.crt", key: "ca.crt", writtenBy: "kube-controller-manager, from the --root-ca-file it read at its start (restart needed)", readBy: "every pod's service account volume (in-cluster clients)", proof: "the ConfigMap of every namespace holds the new certificate", required: true },
-  { cas: ["ca"], object: `${CLUSTER_INFO.namespace}/${CLUSTER_INFO.name}`, key: "certificate-authority-data", writtenBy: "kubeadm init; renew-certs publishes the new certificate there", readBy: "kubeadm join and worker nodes (discovery)", proof: "its cluster's CA data is exactly the new certificate", required: true },
-  { cas: ["etcd-ca", "front-proxy-ca"], object: `${PUBLISHED_CAS.namespace}/${PUBLISHED_CAS.name}`, key: "<ca>.crt", writtenBy: "renew-certs, on the first host that renews the CA", readBy: "renew-certs on the other control-plane hosts (adoption)", proof: "the key is exactly the new certificate", required: true },
-  { cas: ["ca", "etcd-ca", "front-proxy-ca"], object: "kube-system/kubeadm-certs", key: "(encrypted with the certificate key)", writtenBy: "kubeadm init --upload-certs or kubeadm init phase upload-certs", readBy: "kubeadm join --control-plane, for 2 hours (then its token deletes it)", proof: "cannot be read without the certificate key: reported when present", required: false },
+  {
+    cas: ["ca"],
+    object: EAA,
+    key: "client-ca-file",
+    writtenBy: "kube-apiserver, merging its --client-ca-file every minute without a restart",
+    readBy: "extension API servers, controller-manager, scheduler (client authentication)",
+    proof: "the bundle holds the new certificate: kube-apiserver re-read its file",
+    required: true,
+  },
+  {
+    cas: ["front-proxy-ca"],
+    object: EAA,
+    key: "requestheader-client-ca-file",
+    writtenBy: "kube-apiserver, merging its --requestheader-client-ca-file every minute",
+    readBy: "extension API servers (front proxy authentication)",
+    proof: "the bundle holds the new certificate",
+    required: true,
+  },
+  {
+    cas: ["ca"],
+    object: "<every namespace>/kube-root-ca.crt",
+    key: "ca.crt",
+    writtenBy: "kube-controller-manager, from the --root-ca-file it read at its start (restart needed)",
+    readBy: "every pod's service account volume (in-cluster clients)",
+    proof: "the ConfigMap of every namespace holds the new certificate",
+    required: true,
+  },
+  {
+    cas: ["ca"],
+    object: `${CLUSTER_INFO.namespace}/${CLUSTER_INFO.name}`,
+    key: "certificate-authority-data",
+    writtenBy: "kubeadm init; renew-certs publishes the new certificate there",
+    readBy: "kubeadm join and worker nodes (discovery)",
+    proof: "its cluster's CA data is exactly the new certificate",
+    required: true,
+  },
+  {
+    cas: ["etcd-ca", "front-proxy-ca"],
+    object: `${PUBLISHED_CAS.namespace}/${PUBLISHED_CAS.name}`,
+    key: "<ca>.crt",
+    writtenBy: "renew-certs, on the first host that renews the CA",
+    readBy: "renew-certs on the other control-plane hosts (adoption)",
+    proof: "the key is exactly the new certificate",
+    required: true,
+  },
+  {
+    cas: ["ca", "etcd-ca", "front-proxy-ca"],
+    object: "kube-system/kubeadm-certs",
+    key: "(encrypted with the certificate key)",
+    writtenBy: "kubeadm init --upload-certs or kubeadm init phase upload-certs",
+    readBy: "kubeadm join --control-plane, for 2 hours (then its token deletes it)",
+    proof: "cannot be read without the certificate key: reported when present",
+    required: false,
+  },
 ];
 
 /** One proven object. */
@@ -65,7 +113,10 @@ async function getOrUndefined<T>(client: KubeClient, path: string): Promise<T | 
   }
 }
 
-/** Proofs that the cluster trusts `pem` for `ca`: extension-apiserver-authentication holds it (ca: client-ca-file; front-proxy-ca: requestheader-client-ca-file); kube-root-ca.crt in EVERY namespace holds it (ca); cluster-info holds it (ca). One row per object: name, holds (boolean), detail. */
+/**
+ * Proofs that the cluster trusts `pem` for `ca`: extension-apiserver-authentication holds it (ca: client-ca-file; front-proxy-ca: requestheader-client-
+ * ca-file); kube-root-ca.crt in EVERY namespace holds it (ca); cluster-info holds it (ca). One row per object: name, holds (boolean), detail.
+ */
 export async function proveCaInCluster(client: KubeClient, ca: CaName, pem: string): Promise<ClusterProof[]> {
   const der = derOf(pem);
   if (!der) throw new Error(`proveCaInCluster: not a PEM certificate for ${ca}`);

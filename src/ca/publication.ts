@@ -39,7 +39,10 @@ async function getOrUndefined(client: KubeClient, path: string): Promise<ConfigM
   }
 }
 
-/** The CA certificate published for the whole cluster: ca in kube-public/cluster-info's kubeconfig; etcd-ca and front-proxy-ca in ConfigMap kube-system/renew-certs-ca (keys etcd-ca.crt, front-proxy-ca.crt). */
+/**
+ * The CA certificate published for the whole cluster: ca in kube-public/cluster-info's kubeconfig; etcd-ca and front-proxy-ca in ConfigMap kube-
+ * system/renew-certs-ca (keys etcd-ca.crt, front-proxy-ca.crt).
+ */
 export async function readPublishedCa(client: KubeClient, ca: CaName): Promise<{ pem: string; where: string } | undefined> {
   const where = publishedWhere(ca);
   if (ca === "ca") {
@@ -51,7 +54,10 @@ export async function readPublishedCa(client: KubeClient, ca: CaName): Promise<{
   return pem ? { pem, where } : undefined;
 }
 
-/** Publishes `pem` (cluster-info: replace only certificate-authority-data of its cluster, keep everything else; renew-certs-ca: create or update with resourceVersion, retry once on 409). */
+/**
+ * Publishes `pem` (cluster-info: replace only certificate-authority-data of its cluster, keep everything else; renew-certs-ca: create or update with
+ * resourceVersion, retry once on 409).
+ */
 export async function publishCa(client: KubeClient, ca: CaName, pem: string): Promise<{ where: string }> {
   const where = publishedWhere(ca);
   for (let attempt = 0; ; attempt++) {
@@ -94,7 +100,10 @@ export function keyPin(spkiDer: Uint8Array): string {
   return `sha256:${createHash("sha256").update(spkiDer).digest("hex")}`;
 }
 
-/** Whether a published certificate may replace this host's: same SubjectPublicKeyInfo DER as the host's CA certificate AND its key, same subject DER bytes, self-signed by that key (signature verifies), a CA (basicConstraints), not expired at `now`. Returns the reason when not. */
+/**
+ * Whether a published certificate may replace this host's: same SubjectPublicKeyInfo DER as the host's CA certificate AND its key, same subject DER
+ * bytes, self-signed by that key (signature verifies), a CA (basicConstraints), not expired at `now`. Returns the reason when not.
+ */
 export function checkAdoptable(published: string, local: { cert: X509Certificate; key: KeyObject }, now: Date): { ok: true } | { ok: false; why: string } {
   const no = (why: string): { ok: false; why: string } => ({ ok: false, why });
   const found = certificatesIn(published, "the published CA certificate");

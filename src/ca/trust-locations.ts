@@ -4,6 +4,8 @@
 // Adding a location is one row. Sources: k8s.io/apiserver dynamiccertificates (files re-read
 // without a restart), kube-controller-manager certificates.go (--root-ca-file read once at start),
 // etcd#11555 (etcd does not reload its trusted CA), client-go (a kubeconfig is read at start).
+// The objects that carry a CA once per cluster (extension-apiserver-authentication, kube-root-ca.crt,
+// cluster-info, renew-certs-ca, kubeadm-certs) have their own table: CLUSTER_OBJECTS in cluster-proof.ts.
 import { LAYOUT, type CaName } from "../inventory/catalog.js";
 
 /** Who reads a trust location. */

@@ -88,7 +88,8 @@ export function handleCore(s: ObjectStore, t: CoreTarget, method: string, body: 
     if (cur) return statusOf(409, "AlreadyExists", `${t.resource} "${name}" already exists`);
     const meta = { ...body.metadata };
     delete meta.resourceVersion;
-    return { code: 201, body: s.put(key, { ...body, kind: KIND[t.resource]!, apiVersion: "v1", metadata: { ...meta, namespace: ns, uid: randomUUID(), creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, "Z") } }) };
+    const created = { ...meta, namespace: ns, uid: randomUUID(), creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, "Z") };
+    return { code: 201, body: s.put(key, { ...body, kind: KIND[t.resource]!, apiVersion: "v1", metadata: created }) };
   }
   if (method === "PUT" && t.name) {
     if (!cur) return found(undefined, t.resource, name);
@@ -97,7 +98,8 @@ export function handleCore(s: ObjectStore, t: CoreTarget, method: string, body: 
     if (rv !== undefined && rv !== cur.metadata.resourceVersion) {
       return statusOf(409, "Conflict", `Operation cannot be fulfilled on ${t.resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
     }
-    return { code: 200, body: s.put(key, { ...body, kind: KIND[t.resource]!, apiVersion: "v1", metadata: { ...body.metadata, uid: cur.metadata["uid"], creationTimestamp: cur.metadata["creationTimestamp"], namespace: ns, resourceVersion: cur.metadata.resourceVersion } }) };
+    const kept = { uid: cur.metadata["uid"], creationTimestamp: cur.metadata["creationTimestamp"], namespace: ns, resourceVersion: cur.metadata.resourceVersion };
+    return { code: 200, body: s.put(key, { ...body, kind: KIND[t.resource]!, apiVersion: "v1", metadata: { ...body.metadata, ...kept } }) };
   }
   return undefined;
 }

@@ -131,7 +131,7 @@ export async function startApiserver(spec: ComponentSpec, o: ApiserverOptions): 
     }
   }, 100);
   reload.unref();
-  const authentication = setInterval(() => syncAuthentication(store, root, flag), Math.max(100, scaled(o.sim, REAL_MS.authenticationSync)));
+  const authentication = setInterval(() => syncAuthentication(store, root, flag), Math.max(250, scaled(o.sim, REAL_MS.authenticationSync)));
   authentication.unref();
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -48,7 +48,7 @@ export async function serveController(spec: ComponentSpec, o: SimOptions): Promi
     const signer = (spec.flags["controllers"] ?? "*").split(",").includes("bootstrapsigner");
     startControllerLoop({
       rounds: { "publish kube-root-ca.crt": () => publishRootCa(api, rootCa), ...(signer ? { "sign cluster-info": () => signClusterInfo(api) } : {}) },
-      periodMs: Math.max(200, scaled(o, REAL_MS.rootCaResync)), log: (l) => process.stderr.write(`${l}\n`),
+      periodMs: Math.max(250, scaled(o, REAL_MS.rootCaResync)), log: (l) => process.stderr.write(`${l}\n`),
     });
   }
 }

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { simulatedHost } from "../../test/support/simulated.js";
-import { resignedCa } from "../../test/support/resigned-ca.js";
+import { caMaterial, resignedCa } from "../../test/support/resigned-ca.js";
+import { resignCa } from "../ca/resign.js";
 import { credentialsFromKubeconfig } from "../kube/credentials.js";
 import { kubeClient, type KubeClient } from "../kube/client.js";
 import { parseKubeconfig, withClusterCaData } from "../kubeconfig/kubeconfig.js";
@@ -80,4 +81,31 @@ test("a controller-manager double whose kubeconfig holds an expired CA cannot co
   await annotateManifest(join(root, "etc/kubernetes/manifests/kube-controller-manager.yaml"), "konvoy.d2iq.io/restartedAt", "1764300000.000001");
   const ca = await readFile(join(root, "etc/kubernetes/pki/ca.crt"), "utf8");
   await eventually("kube-root-ca.crt after the restart", () => everyNamespaceHolds(api, ca, ["default", "kube-node-lease", "kube-public", "kube-system"]));
+});
+
+test("past its kubeconfig CA's NotAfter the controller-manager double goes on over its open connection, and fails at the next new one", async (t) => {
+  const { root, ports, kubelet } = await simulatedHost(t);
+  const api = kubeClient({ host: "127.0.0.1", port: ports.apiserver }, await credentialsFromKubeconfig(join(root, "etc/kubernetes/admin.conf"), root));
+  // Its kubeconfig's CA: the same key and subject, valid for 15 s more; read by the new process at its start.
+  const { cert, key } = await caMaterial(root);
+  const soon = resignCa({ old: cert, key, name: "ca", now: new Date(Date.now() - 86_400_000), validityDays: 1 + 15 / 86_400 });
+  const file = join(root, "etc/kubernetes/controller-manager.conf");
+  await writeFile(file, await withClusterCaData(await parseKubeconfig(await readFile(file, "utf8"), file, root), soon.pem));
+  const before = kubelet.running("kube-controller-manager")!.process.pid;
+  await annotateManifest(join(root, "etc/kubernetes/manifests/kube-controller-manager.yaml"), "konvoy.d2iq.io/restartedAt", "1764300000.000001");
+  const cm = await eventually("the restarted controller-manager", async () => {
+    const c = kubelet.running("kube-controller-manager");
+    return c && c.process.pid !== before ? c : undefined;
+  });
+  await eventually("its first round", async () => (/publish kube-root-ca\.crt: done/.test(cm.stderr()) ? true : undefined));
+  assert.ok(Date.now() < soon.notAfter.getTime(), "it connected before its CA's NotAfter (else this machine is too slow for the test)");
+  await new Promise((r) => setTimeout(r, soon.notAfter.getTime() + 1000 - Date.now()));
+  // The cliff has passed: its connection, made before, still works (a namespace made now gets its ConfigMap).
+  const ca = await readFile(join(root, "etc/kubernetes/pki/ca.crt"), "utf8");
+  await api.create("/api/v1/namespaces", { metadata: { name: "past-the-cliff" } });
+  await eventually("kube-root-ca.crt over the open connection", () => everyNamespaceHolds(api, ca, ["past-the-cliff"]));
+  assert.equal(kubelet.running("kube-controller-manager")!.process.pid, cm.process.pid);
+  // A restarted API server forces every client to connect again: now its handshake fails.
+  await annotateManifest(join(root, "etc/kubernetes/manifests/kube-apiserver.yaml"), "konvoy.d2iq.io/restartedAt", "1764300000.000002");
+  await eventually("the failed handshake on the new connection", async () => (/publish kube-root-ca\.crt: cannot: [^\n]*CERT_HAS_EXPIRED/.test(cm.stderr()) ? true : undefined));
 });
