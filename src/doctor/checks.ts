@@ -49,10 +49,13 @@ export function checkCas(c: DoctorContext): Finding[] {
   return c.inv.cas.filter((ca) => ca.cert).map((ca) => {
     const ms = ca.cert!.notAfter.getTime() - c.now.getTime();
     const left = days(ms);
-    const fix = `re-sign it with its own key (kubeadm never renews it): renew-certs ca renew ${ca.spec.name}, then restart what it prints; for a compromised key, rotate it: ${CA_ROTATION_URL}`;
+    const fix = ca.externallyManaged
+      ? `its key is not on this host: whoever keeps it must re-sign it; for a compromised key, rotate it: ${CA_ROTATION_URL}`
+      : `renew-certs run re-signs it with its own key and restarts what reads it (kubeadm never renews it); by hand: renew-certs ca renew ${ca.spec.name}, ` +
+        `then restart what it prints; for a compromised key, rotate it: ${CA_ROTATION_URL}`;
     return ms <= 0 ? finding(`CA ${ca.spec.name}`, "FAIL", `expired on ${ca.cert!.notAfter.toISOString()}: the certificates it signs cannot be renewed`, fix)
       : left < margin ? finding(`CA ${ca.spec.name}`, "FAIL", `expires in ${left} days, within the safety margin of ${margin} days: the certificates it signs are capped at its expiry`, fix)
-      : left < 365 ? finding(`CA ${ca.spec.name}`, "WARN", `expires in ${left} days: leaves are capped at its expiry`, fix)
+      : left < c.settings.caRenewBeforeDays ? finding(`CA ${ca.spec.name}`, "WARN", `expires in ${left} days, within caRenewBeforeDays (${c.settings.caRenewBeforeDays}): not re-signed yet`, fix)
       : finding(`CA ${ca.spec.name}`, "OK", `${left} days left`);
   });
 }

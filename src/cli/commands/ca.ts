@@ -78,12 +78,17 @@ It restarts nothing: it prints what must restart and the deadline (the old
 certificate's NotAfter) by which worker nodes, users' kubeconfig copies and
 pods with in-cluster clients must trust the new certificate.
 
+"renew-certs run" (the daily job) does the same by itself when a CA expires
+within caRenewBeforeDays (default 365) or has expired, before the leaves, and
+restarts what reads the CA only at start (see "renew-certs run --help").
+
 This is renewal for EXPIRY, not rotation: the key stays the same. If a CA key
 may be compromised, re-signing does not help; rotate the CA with new keys
 (https://kubernetes.io/docs/tasks/tls/manual-rotation-of-ca-certificates/).
 
 "ca status" shows, for each CA: its expiry, when its renewal is due (NotAfter
-minus 365 days, so that every node and pod has a year to pick up the new one), the deadline of its last re-signing, and
+minus caRenewBeforeDays, 365 by default, so that every node and pod has a year
+to pick up the new one), the deadline of its last re-signing, and
 every place this host trusts it (the CA file for each reader, each kubeconfig)
 with whether that place holds the current certificate, an old one of the same
 key, or another key's; and whether its reader reloads it or must restart.
@@ -92,7 +97,7 @@ Options:
   --root DIR            the host's root directory (default /)
   -o, --output F        ca status: table (default) or json
   --dry-run             ca renew: print what would change; write nothing
-  --validity-days N     ca renew: validity of the new certificates (default 3650, kubeadm's)
+  --validity-days N     ca renew: validity of the new certificates (default caValidityDays, 3650)
   --backup-dir DIR      ca renew: where backups go (default <root>/var/lib/renew-certs/backups)
   --lock-timeout SECS   ca renew: how long to wait for another run (default 60)
 
