@@ -40,7 +40,7 @@ export interface HostStepOptions {
 /** What the step did on this node, for the logs and the termination message. */
 export interface HostStepReport {
   role: "control-plane" | "worker";
-  /** The plan carried out (absent on a worker). */
+  /** The plan carried out. */
   plan?: HostPlan;
   /** True when nothing had to change. */
   unchanged: boolean;
@@ -58,13 +58,13 @@ function message(headline: string, plan: HostPlan | undefined): string {
   return `${headline}\n${plan ? renderPlan(plan) : ""}`;
 }
 
-/** Installs or updates renew-certs on a control-plane host; on a worker, installs nothing (yet) and says so. */
+/**
+ * Installs or updates renew-certs on a host, control plane or worker alike: on a worker node the
+ * same timer runs the worker job (src/worker: the node's CA certificate kept current).
+ */
 export async function installHost(o: HostStepOptions, version: string, node: string): Promise<HostStepReport> {
   const where = node ? ` on node ${node}` : "";
-  if (!isControlPlane(o.hostRoot)) {
-    const headline = `renew-certs ${version}${where}: a worker node (no /${CONTROL_PLANE_MARKER}): nothing to install on worker nodes yet, nothing changed`;
-    return { role: "worker", unchanged: true, message: `${headline}\n` };
-  }
+  const role = isControlPlane(o.hostRoot) ? "control-plane" : "worker";
   const settings = o.configFile !== undefined ? await loadConfig(o.configFile) : undefined;
   // A pod killed halfway (OOM, a node restart) may have left a temporary file beside one of ours:
   // the executable's is as large as the executable.
@@ -80,7 +80,7 @@ export async function installHost(o: HostStepOptions, version: string, node: str
   const unchanged = isNoop(plan);
   if (!unchanged && o.apply !== false) await applyPlan(plan, o.systemd, { done: "the files are installed; the pod will try again when it restarts", ...(o.onStep ? { onStep: o.onStep } : {}) });
   const did = unchanged ? "already installed as configured, nothing changed" : "installed or updated";
-  return { role: "control-plane", plan, unchanged, message: message(`renew-certs ${version}${where}: control-plane node: ${did}`, plan) };
+  return { role, plan, unchanged, message: message(`renew-certs ${version}${where}: ${role} node: ${did}`, plan) };
 }
 
 /** Removes the units, the configuration file and the executable; certificates, backups and the state stay. */

@@ -109,13 +109,19 @@ test("a kubelet that does not come back on the new CA certificate: rolled back t
   assert.equal(w.kubelet.active(), true);
 });
 
-test("a hardened cluster (anonymous clients may not read cluster-info): the CA comes from kube-root-ca.crt of renew-certs' namespace, read with the kubelet's credentials", async (t) => {
+test("a hardened cluster (anonymous clients may not read cluster-info): the CA comes from kube-root-ca.crt of renew-certs' namespace, read with the kubelet's credentials; --dry-run shows it and writes nothing", async (t) => {
   const cp = await simulatedHost(t, { sim: { anonymousClusterInfo: false } });
   const w = await workerNode(t, cp);
   await workerConfig(w.root);
   const renew = await cliAsync(["ca", "renew", "ca", "--root", cp.root]);
   assert.equal(renew.status, 0, renew.stderr);
   await publishRootCa(cp);
+  const before = await filesOf(w.root);
+  const dry = await cliAsync(["run", "--root", w.root, "--dry-run"]);
+  assert.equal(dry.status, 0, dry.stderr);
+  assert.match(dry.stdout, /would write etc\/kubernetes\/pki\/ca\.crt, etc\/kubernetes\/kubelet\.conf and restart the kubelet; --dry-run: nothing was written/);
+  assert.deepEqual(await filesOf(w.root), before);
+  assert.equal(w.kubelet.starts(), 1);
   const r = await run(w);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /not from there: kube-public\/cluster-info anonymous clients may not read it \(a hardened cluster\)/);
