@@ -44,6 +44,12 @@ test("a kubelet's credentials may annotate their own Node and get 403 on another
   await rejects(kubelet.patch("/api/v1/nodes/other", patch), 403, `nodes "other" is forbidden: node "cp-1" is not allowed to modify node "other"`);
   assert.equal(api.state.nodes.get("other")?.metadata["annotations"], undefined, "the other Node is unchanged");
   await rejects(kubelet.update("/api/v1/nodes/other", node("other")), 403, /node "cp-1" is not allowed to modify node "other"$/);
+  // A kubelet registers its own Node (registerWithAPIServer), and may not create another's.
+  api.state.nodes.delete("cp-1");
+  await rejects(kubelet.create("/api/v1/nodes", node("w-9")), 403, `nodes "w-9" is forbidden: node "cp-1" is not allowed to modify node "w-9"`);
+  assert.equal(api.state.nodes.get("w-9"), undefined);
+  await kubelet.create("/api/v1/nodes", node("cp-1", { "kubernetes.io/hostname": "cp-1" }));
+  assert.ok(api.state.nodes.get("cp-1"));
   // The node authorizer: its own Node only, not the list.
   await kubelet.get("/api/v1/nodes/cp-1");
   await rejects(kubelet.get("/api/v1/nodes"), 403, "node 'cp-1' cannot read all nodes, only its own Node object");

@@ -2,6 +2,9 @@
 // control plane's (kubelet.ts). It behaves as the real one (v1.28) in what the worker job depends on:
 // - at its start it reads kubelet.conf: the API server, the CA data (kept in memory until the next
 //   start, as client-go does) and its client certificate;
+// - it registers its own Node (POST /api/v1/nodes with its own credentials) when there is none, as
+//   the real kubelet's registerWithAPIServer does, retrying until it is there (the node authorizer and
+//   NodeRestriction let a kubelet create its own Node, and no other: nodes.ts);
 // - it renews its node Lease (kube-node-lease/<node>) every 10 s, scaled, and makes a NEW connection
 //   for every renewal, so that the CA cliff shows at once: past the NotAfter of the CA certificate it
 //   read, every handshake fails ("x509: certificate has expired or is not yet valid") and the Lease
@@ -75,6 +78,7 @@ export async function startWorkerKubelet(o: WorkerKubeletOptions): Promise<Worke
   let healthz: Server | undefined;
   let inFlight: Promise<void> = Promise.resolve();
   let loaded: { host: string; port: number; ca: string; client: string } | undefined;
+  let registered = false;
 
   /** One API call on a new connection, with what was read at the start. */
   const call = (method: string, path: string, body?: unknown): Promise<{ status: number; body: string }> => new Promise((resolve, reject) => {
@@ -94,11 +98,26 @@ export async function startWorkerKubelet(o: WorkerKubeletOptions): Promise<Worke
     req.end(data);
   });
 
+  /** registerWithAPIServer: the Node is created when absent (409: another start made it), its status left to others here. */
+  const register = async (): Promise<void> => {
+    const cur = await call("GET", `/api/v1/nodes/${nodeName}`);
+    if (cur.status === 404) {
+      const labels = { "kubernetes.io/hostname": nodeName, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64" };
+      const r = await call("POST", "/api/v1/nodes", { apiVersion: "v1", kind: "Node", metadata: { name: nodeName, labels } });
+      if (r.status !== 201 && r.status !== 409) throw new Error(`Unable to register node with API server: the server answered ${r.status}`);
+      log("I", `"Successfully registered node" node="${nodeName}"`);
+    } else if (cur.status !== 200) {
+      throw new Error(`Unable to register node with API server: the server answered ${cur.status}`);
+    }
+    registered = true;
+  };
+
   const renewLease = async (): Promise<void> => {
     if (!running || !loaded) return;
     const path = `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${nodeName}`;
     const renewTime = new Date().toISOString().replace("Z", "000Z"); // MicroTime
     try {
+      if (!registered) await register();
       const cur = await call("GET", path);
       const spec = { holderIdentity: nodeName, leaseDurationSeconds: 40, renewTime };
       const r = cur.status === 404

@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
+import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import { simulatedHost } from "../../test/support/simulated.js";
 import { cliAsync } from "../../test/support/cli.js";
@@ -14,6 +15,7 @@ import { adminClient, deleteObject, publishClusterInfo, publishRootCa, until, wo
 import { parseKubeconfig } from "../kubeconfig/kubeconfig.js";
 import { clusterInfoKubeconfig } from "../simulator/cluster-seed.js";
 import { resignedCa } from "../../test/support/resigned-ca.js";
+import { REPORT_KEYS } from "../report/annotations.js";
 
 const DAY = 86_400_000;
 const run = (w: WorkerNode, env: Record<string, string> = {}) => cliAsync(["run", "--root", w.root], { env: { RENEW_CERTS_TEST_PROBE_INTERVAL_MS: "50", ...env } });
@@ -47,6 +49,10 @@ test("two workers of a control plane whose CA expires in seconds: the one that r
   assert.equal(await caOf(w1.root), renewed);
   assert.equal(await kubeletConfCa(w1.root), renewed);
   assert.equal(w1.kubelet.starts(), 2);
+  // The kubelet registered its Node at its start; the run reported on it with the kubelet's credentials.
+  const node = await (await adminClient(cp)).get<{ metadata: { annotations?: Record<string, string> } }>("/api/v1/nodes/w-1");
+  assert.equal(node.metadata.annotations?.[REPORT_KEYS.role], "worker");
+  assert.equal(node.metadata.annotations?.[REPORT_KEYS.caFingerprint], new X509Certificate(renewed).fingerprint256);
   t.diagnostic(`the worker run ended ${Math.round((cliff - Date.now()) / 1000)} s before the old CA's NotAfter`);
 
   // Past the old NotAfter: every new handshake of a kubelet that holds only the old certificate fails.

@@ -17,7 +17,7 @@ export interface ApiDouble {
     readonly events: KubeObject[];
     pods: { push(...pods: { metadata: { name: string; namespace: string; [k: string]: unknown }; [k: string]: unknown }[]): void; clear(): void };
     /** Node objects, by name. */
-    nodes: { get(name: string): KubeObject | undefined; put(node: KubeObject): void };
+    nodes: { get(name: string): KubeObject | undefined; put(node: KubeObject): void; delete(name: string): void };
     /** "METHOD path" of every request. */
     requests: string[];
   };
@@ -45,7 +45,7 @@ export async function startApiDouble(t: TestContext, root: string, port?: number
         push: (...pods) => { for (const p of pods) s.put(`pods/${p.metadata.namespace}/${p.metadata.name}`, p as KubeObject); },
         clear: () => { for (const p of s.list("pods/")) s.delete(`pods/${String(p.metadata.namespace)}/${p.metadata.name}`); },
       },
-      nodes: { get: (name) => s.get(`nodes/${name}`), put: (node) => void s.put(`nodes/${node.metadata.name}`, node) },
+      nodes: { get: (name) => s.get(`nodes/${name}`), put: (node) => void s.put(`nodes/${node.metadata.name}`, node), delete: (name) => void s.delete(`nodes/${name}`) },
       requests,
     },
   };
