@@ -109,3 +109,23 @@ test("a control plane and two workers through a renewal of a CA that ends second
   for (const name of ["cp-1", "w-1", "w-2"]) assert.match(status.stdout, new RegExp(`^${name}\\b.*\\byes\\b`, "m"));
   t.diagnostic(`the whole story took ${Math.round((Date.now() - started) / 1000)} s`);
 });
+
+test("the negative control: the same cluster without the renewal; past the cliff and a forced reconnect, both workers' Lease renewals fail on the expired CA and status --cluster cannot read the Nodes with admin.conf (exit 21)", async (t) => {
+  let cliff = 0;
+  // No run happens before the cliff here, so it can be nearer: the set-up only has to reach the first Lease renewals.
+  const cp = await simulatedHost(t, { prepare: async (root) => { cliff = Date.now() + 30_000; await redateCa(root, "ca", { notAfter: new Date(cliff) }); } });
+  const [w1, w2] = [await workerNode(t, cp, { nodeName: "w-1", capKubeletClient: false }), await workerNode(t, cp, { nodeName: "w-2", capKubeletClient: false })];
+  assert.ok(Date.now() < cliff, "the workers renewed their Leases before the cliff");
+  await until("the old CA certificate's NotAfter", () => Date.now() > cliff + 1000, 180_000);
+  await forceReconnect(cp);
+  for (const w of [w1, w2]) {
+    await until(`${w.kubelet.nodeName}'s Lease renewal fails on the expired CA (last error: ${w.kubelet.lastError() ?? "none"})`, () => /expired/.test(w.kubelet.lastError() ?? ""), 120_000);
+  }
+  const status = await cliAsync(["status", "--cluster", "--root", cp.root]);
+  t.diagnostic(`status --cluster: exit ${status.status}\n${status.stdout}${status.stderr}`);
+  // Nothing on the control plane was renewed either: admin.conf's CA data is the expired certificate, and the
+  // restarted API server was not reachable when measured (ECONNREFUSED: the control plane's own kubelet, on
+  // the expired CA, no longer reaches it); either way the Nodes cannot be read.
+  assert.equal(status.status, 21, status.stderr);
+  assert.match(status.stderr, /could not list the Nodes through .*admin\.conf/);
+});
