@@ -9,18 +9,10 @@ import { ApiError, kubeClient, type KubeClient } from "../kube/client.js";
 import { annotateManifest } from "../manifests/annotate.js";
 import { proveCaInCluster, publishCa, readPublishedCa } from "./cluster.js";
 import { detachedJws } from "../simulator/bootstrap-signer.js";
+import { eventually } from "../../test/support/eventually.js";
 
 type Cm = { metadata: { resourceVersion: string }; data: Record<string, string> };
 const CLUSTER_INFO = "/api/v1/namespaces/kube-public/configmaps/cluster-info";
-
-async function eventually<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  for (const until = Date.now() + timeoutMs; ;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 async function admin(root: string, port: number): Promise<KubeClient> {
   return kubeClient({ host: "127.0.0.1", port }, await credentialsFromKubeconfig(join(root, "etc/kubernetes/admin.conf"), root));

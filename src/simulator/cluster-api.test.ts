@@ -9,18 +9,10 @@ import { resignedCa } from "../../test/support/resigned-ca.js";
 import { credentialsFromKubeconfig } from "../kube/credentials.js";
 import { ApiError, kubeClient, type KubeClient } from "../kube/client.js";
 import { httpsGet } from "../kube/tls.js";
+import { eventually } from "../../test/support/eventually.js";
 
 type Cm = { metadata: { name: string; namespace: string; resourceVersion: string }; data: Record<string, string> };
 const local = (port: number): { host: string; port: number } => ({ host: "127.0.0.1", port });
-
-async function eventually<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  for (const until = Date.now() + timeoutMs; ;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const fingerprints = (bundle: string): string[] => (bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((p) => new X509Certificate(p).fingerprint256);
 const rejectsWith = (p: Promise<unknown>, status: number, reason: string, message?: RegExp): Promise<void> =>

@@ -9,17 +9,9 @@ import { credentialsFromKubeconfig } from "../kube/credentials.js";
 import { kubeClient, type KubeClient } from "../kube/client.js";
 import { parseKubeconfig, withClusterCaData } from "../kubeconfig/kubeconfig.js";
 import { annotateManifest } from "../manifests/annotate.js";
+import { eventually } from "../../test/support/eventually.js";
 
 type Cm = { metadata: { name: string; namespace: string; resourceVersion: string }; data: Record<string, string> };
-
-async function eventually<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  for (const until = Date.now() + timeoutMs; ;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** Namespace → the ca.crt its kube-root-ca.crt holds. */
 async function rootCaMaps(api: KubeClient): Promise<Map<string, string>> {
